@@ -1,0 +1,885 @@
+// wandb-login: store a W&B API key where the W&B SDKs find it, as one native binary.
+// Read top to bottom: constants, types, pure functions, edges (files, env, network, TTY), command.
+import { parseArgs, type ArgsDef } from "citty";
+import { createConsola, type LogObject } from "consola/core";
+import * as fs from "node:fs";
+import { userInfo } from "node:os";
+import { dirname, join, resolve } from "node:path";
+
+// --- constants ---
+
+declare const WANDB_LOGIN_VERSION: string | undefined; // baked in by `bun build --define`
+export const VERSION = typeof WANDB_LOGIN_VERSION === "string" ? WANDB_LOGIN_VERSION : "0.0.0-dev";
+export const CLOUD_URL = "https://api.wandb.ai";
+const VIEWER_QUERY = "query Viewer { viewer { id entity username email flags teams { edges { node { name } } } } }";
+const PROMPT_TRIES = 3;
+const LOCK_STALE_MS = 10_000;
+const LOCK_GIVE_UP_MS = 30_000;
+const RELOGIN_HINT = "Use `wandb-login --relogin` to force relogin.";
+
+// --- types ---
+
+export type Command = "login" | "status" | "logout";
+export interface Options {
+  command: Command;
+  key?: string; // an explicit KEY argument; "-" means stdin
+  extraKeys: number;
+  stdin: boolean;
+  cloud: boolean;
+  host?: string;
+  relogin: boolean;
+  verify: boolean;
+  json: boolean;
+  anonymously: boolean;
+}
+export type Env = Record<string, string | undefined>;
+/** Where a key came from: "argument", "stdin", "prompt", "WANDB_API_KEY", or a file's path. */
+export interface Credential { key: string; source: string; label: string }
+export interface Viewer { username: string; entity: string; teams: string[] }
+export interface NetrcEntry {
+  kind: "machine" | "default";
+  name: string;
+  login: string;
+  account: string;
+  password: string;
+  start: number; // offset of the `machine`/`default` token
+  end: number; // offset just past the entry's last non-comment token
+}
+export interface NetrcParse {
+  entries: NetrcEntry[];
+  visible: number; // how many entries Python's `netrc` sees before it stops or raises
+  error?: string; // what Python's `netrc` would raise, if anything
+  openAtEof: boolean; // a quote, escape or macdef body runs into the end of the file
+}
+
+/** The user typed something wrong: exit 2. */
+export class UsageError extends Error {}
+/** The login failed: exit 1 (or `code`). */
+export class LoginError extends Error {
+  constructor(message: string, readonly code = 1, readonly details?: Record<string, unknown>) { super(message); }
+}
+/** The key itself is wrong (format, or refused by the server): the prompt asks again. */
+export class InvalidKeyError extends LoginError {}
+
+// --- command line ---
+
+const ARGS = {
+  key: { type: "positional", required: false },
+  cloud: { type: "boolean" },
+  host: { type: "string", alias: ["base-url"] },
+  relogin: { type: "boolean" },
+  verify: { type: "boolean" },
+  stdin: { type: "boolean" },
+  json: { type: "boolean" },
+  anonymously: { type: "boolean" },
+} satisfies ArgsDef;
+
+export const HELP = `wandb-login ${VERSION}: log in to Weights & Biases (stores an API key for the W&B SDKs)
+
+Usage:
+  wandb-login [login] [OPTIONS] [KEY]   store a key (KEY, or \`-\` to read it from stdin)
+  wandb-login status [--host URL | --cloud] [--verify] [--json]
+  wandb-login logout [--host URL | --cloud] [--json]
+
+Options:
+  --cloud                 log in to the public cloud (${CLOUD_URL})
+  --host, --base-url URL  log in to this W&B server (self-hosted or dedicated)
+  --relogin               ignore stored credentials and prompt for a new key
+  --verify, --no-verify   check the key with the server first (default: off)
+  --stdin                 read the key from standard input (keeps it out of shell history)
+  --json                  print one JSON object describing the outcome on stdout
+  -h, --help              show this help
+  -v, --version           show the version
+
+Without a KEY the key comes from the first of: WANDB_API_KEY; api_key in the settings
+files; the netrc file (NETRC, ~/.netrc, ~/_netrc); a hidden prompt when a terminal is
+attached. Keys go to the netrc file under the host's machine entry, mode 0600.
+
+Exit codes: 0 success, 1 login failed, 2 usage error, 130 interrupted.`;
+
+/** Checks the raw arguments strictly (citty accepts anything), then lets citty parse them. */
+export function parseCommandLine(argv: string[]): Options | "help" | "version" {
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") { positionals.push(...argv.slice(i + 1)); break; }
+    if (arg === "-h" || arg === "--help") return "help";
+    if (arg === "-v" || arg === "--version") return "version";
+    if (arg === "-" || !arg.startsWith("-")) { positionals.push(arg); continue; }
+    const [flag, value] = splitFlag(arg);
+    const name = flag.replace(/^no-/, "");
+    const def = (ARGS as ArgsDef)[optionName(name)];
+    if (!arg.startsWith("--") || !def || def.type === "positional") throw new UsageError(`Unknown option ${arg.split("=")[0]}.`);
+    if (def.type === "string") {
+      if (flag !== name) throw new UsageError(`Unknown option --${flag}.`);
+      const next = argv[i + 1];
+      if (value === "" || (value === undefined && (next === undefined || next.startsWith("-")))) {
+        throw new UsageError(`Option --${flag} needs a value.`);
+      }
+      if (value === undefined) i++;
+    }
+  }
+  const args = parseArgs(argv, ARGS);
+  let command: Command = "login";
+  if (positionals[0] === "login" || positionals[0] === "status" || positionals[0] === "logout") {
+    command = positionals.shift() as Command;
+  }
+  if (args.cloud && args.host !== undefined) throw new UsageError("Cannot use --host and --cloud together.");
+  if (command !== "login" && positionals.length > 0) throw new UsageError(`\`${command}\` takes no KEY argument.`);
+  if (args.stdin && positionals.length > 0) throw new UsageError("Cannot use --stdin together with a KEY argument.");
+  return {
+    command,
+    key: positionals[0],
+    extraKeys: Math.max(0, positionals.length - 1),
+    stdin: Boolean(args.stdin) || positionals[0] === "-",
+    cloud: Boolean(args.cloud),
+    host: args.host as string | undefined,
+    relogin: Boolean(args.relogin),
+    verify: Boolean(args.verify),
+    json: Boolean(args.json),
+    anonymously: Boolean(args.anonymously),
+  };
+}
+
+function splitFlag(arg: string): [string, string | undefined] {
+  const eq = arg.indexOf("=");
+  return eq < 0 ? [arg.replace(/^--?/, ""), undefined] : [arg.slice(2, eq), arg.slice(eq + 1)];
+}
+
+function optionName(flag: string): string {
+  return flag === "base-url" ? "host" : flag;
+}
+
+// --- host ---
+
+/** Checks a server URL and drops trailing slashes; the wandb.ai rules are upstream's. */
+export function normalizeHost(raw: string): string {
+  const url = raw.trim().replace(/\/+$/, "");
+  const invalid = new LoginError(`Invalid host URL: ${JSON.stringify(raw)}. Use an absolute http:// or https:// URL, e.g. https://wandb.example.com.`);
+  if (!/^https?:\/\/[^/?#\s"\\]+([/?#]\S*)?$/i.test(url)) throw invalid;
+  let hostname: string;
+  try { hostname = new URL(url).hostname.toLowerCase(); } catch { throw invalid; }
+  if (!hostname) throw invalid;
+  if (hostname.endsWith("wandb.ai") && !hostname.startsWith("api.")) {
+    throw new LoginError(`${url} is not a valid server address, did you mean ${CLOUD_URL}?`);
+  }
+  if (/^http:/i.test(url) && hostname === "api.wandb.ai") throw new LoginError(`http is not secure, please use ${CLOUD_URL}`);
+  return url;
+}
+
+/** The netrc machine name: the URL's authority exactly as written, like Python's urlsplit().netloc. */
+export function machineName(url: string): string {
+  return /^[a-z]+:\/\/([^/?#]*)/i.exec(url)?.[1] ?? "";
+}
+
+/** Where users create a key: WANDB_APP_URL, else the API URL with `api.` rewritten as upstream does. */
+export function appUrl(apiUrl: string, env: Env): string {
+  if (env.WANDB_APP_URL) return env.WANDB_APP_URL.replace(/\/+$/, "");
+  if (apiUrl.includes("://api.wandb.")) return apiUrl.replace("://api.wandb.", "://wandb.");
+  if (apiUrl.includes("://api.")) return apiUrl.replace("://api.", "://app.");
+  return apiUrl;
+}
+
+// --- API keys ---
+
+/** A complete sentence describing what is wrong with the key, or null when its format is valid. */
+export function checkApiKey(key: string): string | null {
+  if (!key) return "API key is empty.";
+  if (/^[\w-]+\.[\w-]+\.[\w-]+$/.test(key)) return null; // JWT-shaped token
+  const secret = key.slice(key.indexOf("-") + 1); // on-prem keys carry a `prefix-`
+  if (!/^[\w-]+$/.test(secret)) return "API key may only contain the letters A-Z, digits and underscores.";
+  if (secret.length < 40) return `API key must have 40+ characters, has ${secret.length}.`;
+  return null;
+}
+
+/** Enough of a key to recognise it, never the whole secret. */
+export function maskKey(key: string): string {
+  const prefix = /^wandb_v1_/.test(key) ? "wandb_v1_" : "";
+  return key.length - prefix.length >= 20 ? `${prefix}…${key.slice(-4)}` : `${prefix}…`;
+}
+
+/** The first source that holds a key wins; the order is the caller's. */
+export function firstCredential(candidates: (Credential | null | undefined)[]): Credential | null {
+  return candidates.find((c) => c?.key) ?? null;
+}
+
+// --- netrc ---
+// Files are handled as latin1 strings (one char per byte), so every byte we keep is kept exactly.
+
+/** Parses netrc text the way Python's `netrc` module does, but goes on past its errors. */
+export function parseNetrc(text: string): NetrcParse {
+  let pos = 0, line = 1, openAtEof = false;
+  const read = (): string => { // universal newlines, as Python reads the file
+    if (pos >= text.length) return "";
+    let ch = text[pos++];
+    if (ch === "\r") { if (text[pos] === "\n") pos++; ch = "\n"; }
+    if (ch === "\n") line++;
+    return ch;
+  };
+  const readLine = (): string => {
+    let s = "";
+    for (let ch = read(); ch; ch = read()) { s += ch; if (ch === "\n") break; }
+    return s;
+  };
+  let tokStart = 0, tokEnd = 0;
+  const token = (): string => { // Python's _netrclex.get_token, plus the token's offsets
+    let tok = "";
+    for (let ch = read(); ch; ch = read()) {
+      if (" \t\n".includes(ch)) continue;
+      tokStart = pos - 1;
+      const quoted = ch === '"';
+      if (!quoted) { if (ch === "\\") { ch = read(); openAtEof ||= !ch; } tok += ch; }
+      for (let before = pos, c = read(); ; before = pos, c = read()) {
+        if (!c) { openAtEof ||= quoted; tokEnd = pos; return tok; }
+        if (quoted ? c === '"' : " \t\n".includes(c)) { tokEnd = quoted ? pos : before; return tok; }
+        if (c === "\\") { c = read(); openAtEof ||= !c; }
+        tok += c;
+      }
+    }
+    tokStart = tokEnd = pos;
+    return tok;
+  };
+
+  const result: NetrcParse = { entries: [], visible: -1, openAtEof: false };
+  const stop = (error?: string) => {
+    if (result.visible < 0) { result.visible = result.entries.length; result.error = error && `${error} (line ${line})`; }
+  };
+  let pushed: string | null = null;
+  for (;;) {
+    const lineBefore = line;
+    const tt = pushed ?? token();
+    pushed = null;
+    if (pos >= text.length && !tt) break;
+    if (!tt) { stop(); continue; } // Python stops at an empty token such as ""
+    if (tt[0] === "#") { if (line === lineBefore && tt.length === 1) readLine(); continue; }
+    if (tt === "macdef") {
+      token();
+      for (;;) {
+        const body = readLine();
+        if (!body) { stop("Macro definition missing null line terminator."); openAtEof = true; break; }
+        if (body === "\n") break;
+      }
+      continue;
+    }
+    if (tt !== "machine" && tt !== "default") { stop(`bad toplevel token ${JSON.stringify(tt)}`); continue; }
+    const start = tokStart;
+    const name = tt === "default" ? "default" : token();
+    if (!name) { stop(`missing ${JSON.stringify(tt)} name`); break; }
+    const entry: NetrcEntry = { kind: tt, name, login: "", account: "", password: "", start, end: tokEnd };
+    for (;;) {
+      const lineBefore = line;
+      const ft = token();
+      if (ft.startsWith("#")) { if (line === lineBefore) readLine(); continue; }
+      if (["", "machine", "default", "macdef"].includes(ft)) { pushed = ft || null; break; }
+      if (ft === "login" || ft === "user") entry.login = token();
+      else if (ft === "account") entry.account = token();
+      else if (ft === "password") entry.password = token();
+      else stop(`bad follower token ${JSON.stringify(ft)}`);
+      entry.end = tokEnd;
+    }
+    result.entries.push(entry);
+    if (pos >= text.length && !pushed) break;
+  }
+  stop();
+  result.openAtEof = openAtEof;
+  return result;
+}
+
+/** What Python's `netrc(path).authenticators(machine)` returns for an exact machine entry. */
+export function netrcLookup(text: string, machine: string): { entry?: NetrcEntry; error?: string } {
+  const parsed = parseNetrc(text);
+  if (parsed.error) return { error: parsed.error };
+  const hits = parsed.entries.slice(0, parsed.visible).filter((e) => e.kind === "machine" && e.name === toBytes(machine));
+  return { entry: hits.at(-1) }; // later entries overwrite earlier ones in Python's dict
+}
+
+/** A netrc token, quoted the way the format allows when it has to be. */
+function netrcToken(value: string): string {
+  return /^[^\s"\\#]+$/.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/** Removes every entry for `machine`, and the lines they stood on; every other byte stays. */
+export function removeNetrcEntry(text: string, machine: string): { text: string; removed: number } {
+  const ours = parseNetrc(text).entries.filter((e) => e.kind === "machine" && e.name === toBytes(machine));
+  for (const e of ours.reverse()) {
+    let start = e.start, end = e.end;
+    const lineStart = text.lastIndexOf("\n", start - 1) + 1;
+    if (/^[ \t]*$/.test(text.slice(lineStart, start))) start = lineStart;
+    const rest = /^[ \t]*(\r?\n|\r|$)/.exec(text.slice(end));
+    end = rest ? end + rest[0].length : end + /^[ \t]*/.exec(text.slice(end))![0].length;
+    text = text.slice(0, start) + text.slice(end);
+  }
+  return { text, removed: ours.length };
+}
+
+/**
+ * Replaces the entry for `machine` with a fresh three-line one. It goes last, as upstream puts it,
+ * but before a `default` entry (curl and others take the first match), and first when the end of
+ * the file would swallow it (an unclosed quote or macro).
+ */
+export function updateNetrc(text: string, machine: string, key: string): string {
+  const base = removeNetrcEntry(text, machine).text;
+  const eol = /\r\n/.test(base) ? "\r\n" : "\n";
+  const entry = [`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol);
+  const parsed = parseNetrc(base);
+  const fallback = toBytes(entry) + base;
+  const defaultEntry = parsed.entries.find((e) => e.kind === "default");
+  let out: string;
+  if (defaultEntry) {
+    const lineStart = base.lastIndexOf("\n", defaultEntry.start - 1) + 1;
+    const at = /^[ \t]*$/.test(base.slice(lineStart, defaultEntry.start)) ? lineStart : defaultEntry.start;
+    out = base.slice(0, at) + toBytes(entry) + base.slice(at);
+  } else {
+    const sep = base && !/[\r\n]$/.test(base) ? eol : "";
+    out = parsed.openAtEof ? base + sep + eol + toBytes(entry) : base + sep + toBytes(entry);
+  }
+  const found = (t: string) => parseNetrc(t).entries.filter((e) => e.name === toBytes(machine)).at(-1)?.password === key;
+  return found(out) ? out : fallback;
+}
+
+const toBytes = (s: string) => Buffer.from(s, "utf8").toString("latin1");
+
+// --- settings files (INI, as Python's configparser reads them) ---
+
+interface IniLine { section: string | null; key?: string }
+
+/** Classifies each line: its section and, for an option line or its continuations, the option. */
+function iniLines(text: string): { lines: string[]; info: IniLine[]; error?: string } {
+  const lines = text.split(/\r?\n/);
+  const info: IniLine[] = [];
+  let section: string | null = null, key: string | undefined, indent = 0, error: string | undefined;
+  const seen = new Set<string>();
+  lines.forEach((line, i) => {
+    const stripped = line.trim();
+    const lineIndent = line.length - line.trimStart().length;
+    if (!stripped || /^[#;]/.test(stripped)) { info.push({ section }); return; }
+    if (key !== undefined && lineIndent > indent) { info.push({ section, key }); return; }
+    const header = /^\[(.+)\]$/.exec(stripped);
+    key = undefined;
+    if (header) {
+      section = header[1];
+      if (seen.has(section)) error ??= `section ${JSON.stringify(section)} appears twice (line ${i + 1})`;
+      seen.add(section);
+      info.push({ section });
+      return;
+    }
+    const option = /^(.*?)\s*[=:]/.exec(stripped);
+    if (section === null || !option) error ??= `cannot parse line ${i + 1}`;
+    else if (seen.has(`${section}\0${option[1].toLowerCase()}`)) error ??= `option ${JSON.stringify(option[1])} appears twice (line ${i + 1})`;
+    if (option && section !== null) { key = option[1].toLowerCase(); indent = lineIndent; seen.add(`${section}\0${key}`); }
+    info.push({ section, key });
+  });
+  return { lines, info, error };
+}
+
+/** The `[default]` section's values (with `[DEFAULT]` beneath them), or the parse error. */
+export function parseSettings(text: string): { values: Record<string, string>; error?: string } {
+  const { lines, info, error } = iniLines(text);
+  if (error) return { values: {}, error };
+  const sections: Record<string, Record<string, string>> = {};
+  info.forEach(({ section, key }, i) => {
+    if (section === null || key === undefined) return;
+    const values = (sections[section] ??= {});
+    const line = lines[i].trim();
+    const isFirst = values[key] === undefined;
+    values[key] = isFirst ? line.replace(/^.*?\s*[=:]\s*/, "") : `${values[key]}\n${line}`.trimEnd();
+  });
+  const values = { ...sections.DEFAULT, ...sections.default };
+  for (const k in values) values[k] = values[k].replaceAll("%%", "%");
+  return { values };
+}
+
+/** Sets (string) or removes (null) options of `[default]`, keeping every other line as it was. */
+export function updateSettings(text: string, changes: Record<string, string | null>): string {
+  const { lines, info } = iniLines(text);
+  const out: string[] = [];
+  const pending = new Map(Object.entries(changes));
+  let lastInDefault = -1;
+  lines.forEach((line, i) => {
+    const { section, key } = info[i];
+    if (section === "default" && key !== undefined && changes[key] !== undefined) {
+      const value = pending.get(key);
+      pending.delete(key);
+      const isOptionLine = i === 0 || info[i - 1].key !== key || info[i - 1].section !== section;
+      if (isOptionLine && typeof value === "string") out.push(`${key} = ${value.replaceAll("%", "%%")}`);
+      if (isOptionLine) lastInDefault = out.length - 1;
+      return;
+    }
+    out.push(line);
+    if (section === "default" && line.trim()) lastInDefault = out.length - 1;
+  });
+  const added = [...pending].filter(([, v]) => v !== null).map(([k, v]) => `${k} = ${v!.replaceAll("%", "%%")}`);
+  if (added.length === 0) return out.join("\n");
+  if (lastInDefault >= 0) { out.splice(lastInDefault + 1, 0, ...added); return out.join("\n"); }
+  const body = out.join("\n").replace(/\n*$/, "");
+  return `${body}${body ? "\n\n" : ""}[default]\n${added.join("\n")}\n`;
+}
+
+// --- verification ---
+
+/** The proxy that a request to `url` goes through, as Bun's fetch picks it from the environment. */
+export function proxyFor(url: string, env: Env): string | undefined {
+  const host = new URL(url).hostname.toLowerCase();
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? "").split(",").map((s) => s.trim().toLowerCase().replace(/^\*?\./, ""));
+  if (noProxy.some((p) => p === "*" || (p && (host === p.split(":")[0] || host.endsWith("." + p.split(":")[0]))))) return undefined;
+  const https = url.startsWith("https:");
+  return (https ? env.HTTPS_PROXY ?? env.https_proxy : undefined) ?? env.HTTP_PROXY ?? env.http_proxy ?? undefined;
+}
+
+/** One line naming the host and the cause, for each way a request can fail. */
+export function describeFetchError(err: unknown, host: string, env: Env, timeoutSeconds: number): string {
+  const e = err as { name?: string; code?: string; message?: string };
+  const proxy = proxyFor(host, env);
+  const via = proxy ? ` via proxy ${proxy.replace(/\/\/[^@/]*@/, "//")}` : "";
+  if (e.name === "TimeoutError" || e.name === "AbortError") {
+    return `${host} did not answer within ${timeoutSeconds} seconds${via} (set WANDB_HTTP_TIMEOUT to wait longer).`;
+  }
+  const code = e.code ?? "";
+  if (code === "ECONNREFUSED") return `Could not connect to ${host}${via}: connection refused. Is the server running?`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /DNS/i.test(code)) {
+    return `Could not connect to ${host}${via}: DNS lookup of ${new URL(host).hostname} failed. Check the host name.`;
+  }
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/i.test(code)) {
+    return `Could not connect to ${host}${via}: TLS certificate not trusted (${code}). If the server uses a private CA, set SSL_CERT_FILE, NODE_EXTRA_CA_CERTS or REQUESTS_CA_BUNDLE to its certificate file.`;
+  }
+  return `Could not connect to ${host}${via}: ${code || e.message || String(err)}.`;
+}
+
+/** Asks the W&B GraphQL API who the key belongs to; a LoginError says why not. */
+export async function verifyKey(host: string, key: string, env: Env, fetchImpl: typeof fetch = fetch): Promise<Viewer> {
+  const seconds = Number(env.WANDB_HTTP_TIMEOUT) > 0 ? Number(env.WANDB_HTTP_TIMEOUT) : 10;
+  const caFile = env.REQUESTS_CA_BUNDLE;
+  let response: Response, body: string;
+  try {
+    response = await fetchImpl(`${host}/graphql`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Authorization: `Basic ${Buffer.from(`api:${key}`).toString("base64")}`,
+        "User-Agent": `wandb-login/${VERSION}`,
+      },
+      body: JSON.stringify({ query: VIEWER_QUERY }),
+      signal: AbortSignal.timeout(seconds * 1000),
+      verbose: false, // BUN_CONFIG_VERBOSE_FETCH would print the Authorization header
+      ...(caFile ? { tls: { ca: fs.readFileSync(caFile, "utf8") } } : {}),
+    } as RequestInit);
+    body = await response.text();
+  } catch (err) {
+    throw new LoginError(describeFetchError(err, host, env, seconds));
+  }
+  const invalid = new InvalidKeyError(`Invalid API key for ${host}. Create a new key at ${appUrl(host, env)}/authorize?ref=models`);
+  if (response.status === 401 || response.status === 403) throw invalid;
+  if (!response.ok) throw new LoginError(`${host} answered HTTP ${response.status} ${response.statusText}`.trim() + ". Try again later.");
+  let viewer: { username?: string; entity?: string; teams?: { edges?: { node?: { name?: string } }[] } } | null | undefined;
+  try { viewer = JSON.parse(body)?.data?.viewer; } catch {
+    const type = response.headers.get("content-type") ?? "no content type";
+    throw new LoginError(`${host} did not answer with JSON (got ${type}). Is a proxy or captive portal in the way?`);
+  }
+  if (!viewer) throw invalid;
+  const entity = viewer.entity ?? viewer.username ?? "";
+  const teams = (viewer.teams?.edges ?? []).map((e) => e.node?.name).filter((n): n is string => !!n && n !== entity);
+  return { username: viewer.username ?? entity, entity, teams };
+}
+
+// --- edges: files ---
+
+const errorText = (e: unknown) => {
+  const err = e as NodeJS.ErrnoException;
+  const causes: Record<string, string> = { EACCES: "permission denied", EPERM: "operation not permitted", ENOTDIR: "a parent is not a directory", EROFS: "read-only file system", ENOSPC: "no space left on device", EISDIR: "it is a directory" };
+  return err.code ? `${causes[err.code] ?? err.message} (${err.code})` : String(err.message ?? e);
+};
+
+/** A file's bytes as a latin1 string, or null when it does not exist. */
+export function readText(path: string): string | null {
+  try { return fs.readFileSync(path, "latin1"); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new LoginError(`Cannot read ${path}: ${errorText(e)}.`);
+  }
+}
+
+/** Follows symlinks, dangling ones too, so a dotfile manager's link stays a link. */
+function realTarget(path: string): string {
+  for (let hops = 0; hops < 40; hops++) {
+    let link: string;
+    try { link = fs.readlinkSync(path); } catch { return path; }
+    path = resolve(dirname(path), link);
+  }
+  throw new LoginError(`Cannot resolve ${path}: too many symbolic links.`);
+}
+
+/**
+ * Read-modify-write under a lock beside the file: a temp file in the same folder, written, fsynced,
+ * mode 0600, renamed over the target. `change` gets the current text (null: no file) and returns
+ * the new text, or null to leave the file alone. Returns the old mode when it was looser than 0600.
+ */
+export function updateFileLocked(path: string, change: (old: string | null) => string | null): { changed: boolean; loosened?: number } {
+  const target = realTarget(path);
+  const dir = dirname(target);
+  const fail = (e: unknown): never => { throw e instanceof LoginError ? e : new LoginError(`Cannot write ${path}: ${errorText(e)}.`); };
+  try { fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch (e) { fail(e); }
+  const lock = `${target}.lock`;
+  acquireLock(lock, fail);
+  const temp = `${target}.tmp-${process.pid}-${Date.now().toString(36)}`;
+  try {
+    const old = readText(target);
+    const next = change(old);
+    if (next === null) return { changed: false };
+    const mode = old === null ? 0o600 : fs.statSync(target).mode & 0o777;
+    const fd = fs.openSync(temp, "wx", 0o600);
+    try { fs.writeSync(fd, Buffer.from(next, "latin1")); fs.fchmodSync(fd, 0o600); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+    fs.renameSync(temp, target);
+    try { const d = fs.openSync(dir, "r"); fs.fsyncSync(d); fs.closeSync(d); } catch { /* not every platform syncs folders */ }
+    return { changed: true, loosened: mode & 0o077 ? mode : undefined };
+  } catch (e) {
+    fs.rmSync(temp, { force: true });
+    return fail(e);
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+/** Takes the lock file; breaks it when its owner is gone or it is older than LOCK_STALE_MS. */
+function acquireLock(lock: string, fail: (e: unknown) => never): void {
+  const started = Date.now();
+  for (;;) {
+    try { fs.writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 }); return; } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") fail(e);
+    }
+    if (isStaleLock(lock)) { fs.rmSync(lock, { force: true }); continue; }
+    if (Date.now() - started > LOCK_GIVE_UP_MS) fail(new LoginError(`Timed out waiting for the lock ${lock}; remove it if no wandb-login is running.`));
+    Bun.sleepSync(5 + Math.random() * 10);
+  }
+}
+
+function isStaleLock(lock: string): boolean {
+  try {
+    if (Date.now() - fs.statSync(lock).mtimeMs > LOCK_STALE_MS) return true;
+    const pid = Number(fs.readFileSync(lock, "utf8"));
+    if (!pid) return false; // still being written
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+// --- edges: environment and paths ---
+
+/** Everything the program takes from the world, so tests can give their own. */
+export interface World {
+  env: Env;
+  cwd: string;
+  home: string | null;
+  platform: NodeJS.Platform;
+  stdinIsTTY: boolean;
+  stderrIsTTY: boolean;
+  fetch: typeof fetch;
+}
+
+export function realWorld(): World {
+  const env = process.env;
+  let home = env.HOME || null;
+  if (!home) { try { home = userInfo().homedir || null; } catch { home = null; } } // no passwd entry (docker -u)
+  return { env, cwd: process.cwd(), home, platform: process.platform, stdinIsTTY: !!process.stdin.isTTY, stderrIsTTY: !!process.stderr.isTTY, fetch };
+}
+
+const expandHome = (p: string, home: string | null) => (home && /^~(\/|$)/.test(p) ? home + p.slice(1) : p);
+
+/** NETRC, else ~/.netrc or ~/_netrc if one exists, else the platform's default. */
+export function netrcPath(world: World): string {
+  const { env, home } = world;
+  if (env.NETRC) return expandHome(env.NETRC, home);
+  if (!home) throw new LoginError("Cannot find your home folder: set NETRC to the netrc file's path, or set HOME.");
+  const candidates = [join(home, ".netrc"), join(home, "_netrc")];
+  return candidates.find((p) => fs.existsSync(p)) ?? candidates[world.platform === "win32" ? 1 : 0];
+}
+
+export function settingsPaths(world: World): { system: string | null; workspace: string } {
+  const { env, home, cwd } = world;
+  const configDir = env.WANDB_CONFIG_DIR ? expandHome(env.WANDB_CONFIG_DIR, home) : home && join(home, ".config", "wandb");
+  const root = env.WANDB_DIR ? resolve(cwd, expandHome(env.WANDB_DIR, home)) : cwd;
+  const workspaceDir = fs.existsSync(join(root, ".wandb")) ? ".wandb" : "wandb";
+  return { system: configDir ? join(configDir, "settings") : null, workspace: join(root, workspaceDir, "settings") };
+}
+
+interface Settings { path: string; exists: boolean; values: Record<string, string> }
+
+function readSettings(world: World, log: Log): Settings[] {
+  const { system, workspace } = settingsPaths(world);
+  return [system, workspace].filter((p): p is string => !!p).map((path) => {
+    let text: string | null = null;
+    try { text = readText(path); } catch (e) { log.warn(`${(e as Error).message} Ignoring it.`); }
+    const parsed = parseSettings(text ?? "");
+    if (parsed.error) log.warn(`Ignoring the settings file ${path}: ${parsed.error}.`);
+    return { path, exists: text !== null, values: parsed.values };
+  });
+}
+
+/** The host and where it came from: flag, WANDB_BASE_URL, a settings file, or the default. */
+export function resolveHost(opts: Pick<Options, "cloud" | "host">, env: Env, settings: Settings[]): { url: string; origin: string } {
+  const fromSettings = settings.findLast((s) => s.values.base_url);
+  const [raw, origin] = opts.cloud ? [CLOUD_URL, "--cloud"]
+    : opts.host !== undefined ? [opts.host, "--host"]
+    : env.WANDB_BASE_URL ? [env.WANDB_BASE_URL, "WANDB_BASE_URL"]
+    : fromSettings ? [fromSettings.values.base_url, `settings file ${fromSettings.path}`]
+    : [CLOUD_URL, "default"];
+  return { url: normalizeHost(raw), origin };
+}
+
+/** A stored key for the host, in login's order: WANDB_API_KEY, settings api_key, netrc. */
+function storedCredential(world: World, settings: Settings[], netrc: string, machine: string, log: Log): Credential | null {
+  const fromSettings = settings.findLast((s) => s.values.api_key);
+  let fromNetrc: Credential | null = null;
+  let text: string | null = null;
+  try { text = readText(netrc); } catch (e) { log.warn(`${(e as Error).message} Ignoring it.`); }
+  if (text !== null) {
+    const { entry, error } = netrcLookup(text, machine);
+    if (error) log.warn(`Failed to read netrc file at ${netrc}: ${error}. Ignoring it.`);
+    else if (entry && !entry.password) log.warn(`Found entry for machine ${JSON.stringify(machine)} with no API key at ${netrc}.`);
+    else if (entry) fromNetrc = { key: Buffer.from(entry.password, "latin1").toString("utf8"), source: netrc, label: `netrc file ${netrc}` };
+  }
+  return firstCredential([
+    world.env.WANDB_API_KEY ? { key: world.env.WANDB_API_KEY, source: "WANDB_API_KEY", label: "WANDB_API_KEY" } : null,
+    fromSettings && { key: fromSettings.values.api_key, source: fromSettings.path, label: `settings file ${fromSettings.path}` },
+    fromNetrc,
+  ]);
+}
+
+// --- edges: terminal and stdin ---
+
+/**
+ * Reads one line from fd 0. On a terminal the input is hidden (raw mode, no echo); backspace and
+ * Ctrl-U edit, Ctrl-C restores the terminal and exits 130. From a pipe it reads up to the first
+ * non-blank line; the caller asked for stdin, so waiting on it is what they want.
+ */
+export function readSecretLine(isTTY: boolean): string {
+  const buf = Buffer.alloc(256);
+  let tty: import("node:tty").ReadStream | undefined;
+  if (isTTY) { tty = new (require("node:tty").ReadStream)(0); tty!.setRawMode(true); }
+  let line = "";
+  try {
+    for (;;) {
+      let n: number;
+      try { n = fs.readSync(0, buf, 0, buf.length, null); } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EAGAIN") { Bun.sleepSync(10); continue; }
+        if ((e as NodeJS.ErrnoException).code === "EOF") return line;
+        throw e;
+      }
+      if (n === 0) return line;
+      const chunk = buf.toString("utf8", 0, n).replace(/\x1b\[20[01]~/g, ""); // bracketed paste markers
+      for (const ch of chunk) {
+        if (ch === "\x03" && tty) throw new LoginError("Interrupted.", 130);
+        if (ch === "\r" || ch === "\n") { if (tty || line.trim()) return line; continue; }
+        if (ch === "\x04" && tty) return line;
+        if (ch === "\x7f" || ch === "\b") line = [...line].slice(0, -1).join("");
+        else if (ch === "\x15") line = "";
+        else if (ch >= " ") line += ch;
+      }
+    }
+  } finally {
+    if (tty) { tty.setRawMode(false); writeStderr("\n"); tty.destroy(); }
+  }
+}
+
+// --- output ---
+
+type Log = ReturnType<typeof createLog>;
+
+/** Writes to stderr directly: Bun's console.error paints TTY output red, and streams cost start-up time. */
+function writeStderr(text: string): void {
+  try { fs.writeSync(2, text); } catch { /* a closed stderr leaves nobody to tell */ }
+}
+
+/** Human messages on stderr, `wandb:`-prefixed as upstream prints them; any secret is masked. */
+export function createLog(color: boolean, secrets: Set<string>) {
+  const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const labels: Record<string, string> = { warn: paint("33", "WARNING "), error: paint("31", "ERROR ") };
+  const line = (type: string, text: string) => {
+    for (const s of secrets) if (s) text = text.replaceAll(s, maskKey(s));
+    return `${paint("34;1", "wandb")}: ${labels[type] ?? ""}${text}`;
+  };
+  const reporter = { log: (entry: LogObject) => writeStderr(line(entry.type, entry.args.map(String).join(" ")) + "\n") };
+  return Object.assign(createConsola({ reporters: [reporter], level: 3 }), {
+    ask: (text: string) => writeStderr(line("info", text)),
+  });
+}
+
+// --- the command ---
+
+export interface Outcome {
+  host: string;
+  machine: string;
+  source: string | null;
+  stored: boolean;
+  netrc: string;
+  verified: boolean;
+  username: string | null;
+  entity: string | null;
+  teams: string[] | null;
+}
+
+/** Runs one command; returns the JSON outcome. Throws UsageError/LoginError on failure. */
+export async function run(opts: Options, world: World, log: Log, secrets: Set<string>): Promise<Record<string, unknown>> {
+  if (opts.anonymously) log.warn("--anonymously has no effect and is deprecated.");
+  if (opts.extraKeys) log.warn(`Only the first API key is used; ignoring ${opts.extraKeys} more.`);
+  const settings = readSettings(world, log);
+  const { url: host, origin } = resolveHost(opts, world.env, settings);
+  const machine = machineName(host);
+  const netrc = netrcPath(world);
+  if (opts.command === "logout") return logout(world, settings, host, machine, netrc, log, secrets);
+
+  const found = opts.relogin || opts.key !== undefined || opts.stdin ? null : storedCredential(world, settings, netrc, machine, log);
+  if (found) secrets.add(found.key);
+  if (opts.command === "status") return status(opts, world, settings, host, origin, machine, netrc, found, log);
+  const outcome: Outcome = { host, machine, source: null, stored: false, netrc, verified: false, username: null, entity: null, teams: null };
+
+  if (found) {
+    const problem = checkApiKey(found.key);
+    if (problem) throw new LoginError(`${found.label} invalid: ${problem}`);
+    outcome.source = found.source;
+    if (opts.verify) return reportVerified(outcome, await verifyKey(host, found.key, world.env, world.fetch), found.label, log);
+    log.info(`W&B API key is configured (from ${found.label}). ${RELOGIN_HINT}`);
+    return { ...outcome };
+  }
+
+  const { key, source, viewer } = await obtainKey(opts, world, host, log, secrets);
+  Object.assign(outcome, { source, stored: true });
+  writeNetrcKey(netrc, machine, key, log);
+  if (opts.host !== undefined || opts.cloud) writeHostSettings(world, host, log);
+  if (world.env.WANDB_API_KEY && world.env.WANDB_API_KEY !== key) {
+    log.warn(`WANDB_API_KEY is set, and takes precedence over the key stored in ${netrc}.`);
+  }
+  if (viewer) return reportVerified(outcome, viewer, source, log);
+  log.success(`Stored the API key ${maskKey(key)} for ${host}.`);
+  return { ...outcome };
+}
+
+/** An explicit, piped or prompted key, format-checked and (with --verify) accepted by the server. */
+async function obtainKey(opts: Options, world: World, host: string, log: Log, secrets: Set<string>): Promise<{ key: string; source: string; viewer?: Viewer }> {
+  const check = async (key: string) => {
+    secrets.add(key);
+    const problem = checkApiKey(key);
+    if (problem) throw new InvalidKeyError(problem);
+    return opts.verify ? verifyKey(host, key, world.env, world.fetch) : undefined;
+  };
+  if (opts.stdin || opts.key !== undefined) {
+    const key = opts.stdin ? readSecretLine(world.stdinIsTTY).trim() : opts.key!;
+    return { key, source: opts.stdin ? "stdin" : "argument", viewer: await check(key) };
+  }
+  if (!world.stdinIsTTY || !world.stderrIsTTY || world.env.TERM === "dumb") {
+    throw new LoginError(
+      `No API key configured${opts.relogin ? " and no terminal to prompt on" : ""}. Pass the key as an argument (wandb-login KEY), ` +
+        "pipe it with `wandb-login --stdin`, or set WANDB_API_KEY. " + `Create a key at ${appUrl(host, world.env)}/authorize?ref=models`,
+    );
+  }
+  if (host === CLOUD_URL) log.info(`Logging into ${host}.`);
+  log.info(`Create a new API key at: ${appUrl(host, world.env)}/authorize?ref=models`);
+  log.info("Store your API key securely and do not share it.");
+  for (let attempt = 1; ; attempt++) {
+    log.ask("Paste your API key and hit enter: ");
+    const key = readSecretLine(true).trim();
+    try {
+      return { key, source: "prompt", viewer: await check(key) };
+    } catch (e) {
+      if (!(e instanceof InvalidKeyError) || attempt >= PROMPT_TRIES) throw e;
+      log.error(e.message);
+    }
+  }
+}
+
+function writeNetrcKey(netrc: string, machine: string, key: string, log: Log): void {
+  if (!fs.existsSync(netrc)) log.info("No netrc file found, creating one.");
+  log.info(`Appending key for ${machine} to your netrc file: ${netrc}`);
+  const { loosened } = updateFileLocked(netrc, (old) => updateNetrc(old ?? "", machine, key));
+  if (loosened) log.info(`Tightened the permissions of ${netrc} from ${loosened.toString(8).padStart(4, "0")} to 0600.`);
+}
+
+/** After a login with --host/--cloud, the system settings name that host; the workspace's no longer overrides it. */
+function writeHostSettings(world: World, host: string, log: Log): void {
+  const { system, workspace } = settingsPaths(world);
+  const edits: [string | null, Record<string, string | null>][] = [
+    [system, { base_url: host === CLOUD_URL ? null : host, anonymous: null }],
+    [workspace, { base_url: null, anonymous: null }],
+  ];
+  for (const [path, changes] of edits) {
+    if (!path) continue;
+    const { changed } = updateFileLocked(path, (old) => {
+      const next = updateSettings(old ?? "", changes);
+      return next === (old ?? "") ? null : next;
+    });
+    if (changed) log.info(`Updated settings file ${path}`);
+  }
+}
+
+function reportVerified(outcome: Outcome, viewer: Viewer, label: string, log: Log): Record<string, unknown> {
+  const who = viewer.entity && viewer.entity !== viewer.username ? `${viewer.username} (${viewer.entity})` : viewer.username;
+  log.success(`Currently logged in as: ${who} to ${outcome.host}. ${RELOGIN_HINT}`);
+  log.info(`Credentials from: ${label}`);
+  log.info(`Default team: ${viewer.entity}${viewer.teams.length ? ` (other teams: ${viewer.teams.join(", ")})` : ""}`);
+  return { ...outcome, verified: true, username: viewer.username, entity: viewer.entity, teams: viewer.teams };
+}
+
+async function status(opts: Options, world: World, settings: Settings[], host: string, origin: string, machine: string, netrc: string, found: Credential | null, log: Log) {
+  let mode: number | null = null;
+  try { mode = fs.statSync(netrc).mode & 0o777; } catch { /* no netrc file */ }
+  log.info(`Host: ${host} (from ${origin})`);
+  for (const s of settings) log.info(`Settings file: ${s.path}${s.exists ? "" : " (not found)"}`);
+  log.info(`Netrc file: ${netrc}${mode === null ? " (not found)" : ` (mode ${mode.toString(8).padStart(4, "0")}${mode & 0o077 ? `, readable by others: run chmod 600 ${netrc}` : ""})`}`);
+  const result: Record<string, unknown> = {
+    host, hostSource: origin, machine, settings: settings.map(({ path, exists }) => ({ path, exists })),
+    netrc: { path: netrc, exists: mode !== null, mode: mode === null ? null : mode.toString(8).padStart(4, "0"), safe: mode === null || !(mode & 0o077) },
+    source: found?.source ?? null, key: found ? maskKey(found.key) : null, configured: !!found, verified: false, username: null, entity: null, teams: null,
+  };
+  if (!found) throw new LoginError(`No API key configured for ${host}. Run wandb-login to store one.`, 1, result);
+  const problem = checkApiKey(found.key);
+  if (problem) throw new LoginError(`${found.label} invalid: ${problem}`, 1, result);
+  log.info(`API key: ${maskKey(found.key)} from ${found.label}`);
+  if (!opts.verify) return result;
+  const viewer = await verifyKey(host, found.key, world.env, world.fetch);
+  return reportVerified(result as unknown as Outcome, viewer, found.label, log);
+}
+
+function logout(world: World, settings: Settings[], host: string, machine: string, netrc: string, log: Log, secrets: Set<string>) {
+  let removed = 0;
+  if (fs.existsSync(netrc)) {
+    updateFileLocked(netrc, (old) => {
+      const result = removeNetrcEntry(old ?? "", machine);
+      removed = result.removed;
+      return removed ? result.text : null;
+    });
+  }
+  log.info(removed ? `Removed the key for ${machine} from ${netrc}.` : `No key for ${machine} in ${netrc}; nothing to remove.`);
+  const still = storedCredential(world, settings, netrc, machine, log);
+  if (still) { secrets.add(still.key); log.warn(`A key for ${host} is still configured by ${still.label}.`); }
+  return { host, machine, netrc, removed: removed > 0, source: still?.source ?? null };
+}
+
+// --- main ---
+
+export async function main(argv: string[], world: World): Promise<number> {
+  const secrets = new Set<string>();
+  const json = argv.includes("--json");
+  const log = createLog(world.stderrIsTTY && !world.env.NO_COLOR && world.env.TERM !== "dumb", secrets);
+  const mask = (s: string) => [...secrets].reduce((t, k) => (k ? t.replaceAll(k, maskKey(k)) : t), s);
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed === "help") { console.log(HELP); return 0; }
+    if (parsed === "version") { console.log(VERSION); return 0; }
+    if (parsed.key !== undefined && parsed.key !== "-") secrets.add(parsed.key);
+    const outcome = await run(parsed, world, log, secrets);
+    if (json) console.log(mask(JSON.stringify(outcome)));
+    return 0;
+  } catch (e) {
+    const code = e instanceof UsageError ? 2 : e instanceof LoginError ? e.code : 1;
+    const message = mask(e instanceof Error ? e.message : String(e));
+    log.error(e instanceof UsageError ? `${message} See \`wandb-login --help\`.` : message);
+    if (json) console.log(mask(JSON.stringify({ error: message, code, ...(e instanceof LoginError ? e.details : {}) })));
+    return code;
+  }
+}
+
+if (import.meta.main) {
+  process.stdout.on("error", () => {}); // a closed stdout (`| head`) is not our failure
+  process.on("uncaughtException", (e) => { writeStderr(`wandb: ERROR ${e?.message ?? e}\n`); process.exit(1); });
+  main(process.argv.slice(2), realWorld()).then((code) => process.exit(code));
+}

@@ -1,0 +1,219 @@
+// Unit tests of login.ts's pure functions.
+import { describe, expect, test } from "bun:test";
+import {
+  appUrl, checkApiKey, CLOUD_URL, firstCredential, LoginError, machineName, maskKey, netrcLookup, normalizeHost,
+  parseCommandLine, parseNetrc, parseSettings, removeNetrcEntry, resolveHost, updateNetrc, updateSettings, UsageError,
+} from "../login";
+import { KEY40, KEY_V1 } from "./helpers";
+
+describe("command line", () => {
+  const parse = (...argv: string[]) => parseCommandLine(argv);
+  test("a KEY and the defaults", () => {
+    expect(parse(KEY40)).toMatchObject({ command: "login", key: KEY40, cloud: false, verify: false, stdin: false, extraKeys: 0 });
+  });
+  test("a leading `login` is skipped, `status` and `logout` are commands", () => {
+    expect(parse("login", KEY40)).toMatchObject({ command: "login", key: KEY40 });
+    expect(parse("status", "--verify")).toMatchObject({ command: "status", verify: true, key: undefined });
+    expect(parse("--host", "http://x", "logout")).toMatchObject({ command: "logout", host: "http://x" });
+  });
+  test("--base-url is --host, in both spellings", () => {
+    expect(parse("--base-url", "http://a:1")).toMatchObject({ host: "http://a:1" });
+    expect(parse("--host=http://b")).toMatchObject({ host: "http://b" });
+  });
+  test("--no-verify and extra keys", () => {
+    expect(parse("--verify", "--no-verify")).toMatchObject({ verify: false });
+    expect(parse("a", "b", "c")).toMatchObject({ key: "a", extraKeys: 2 });
+  });
+  test("`-` and --stdin read stdin", () => {
+    expect(parse("-")).toMatchObject({ stdin: true, key: "-" });
+    expect(parse("--stdin")).toMatchObject({ stdin: true, key: undefined });
+  });
+  test("help and version", () => {
+    expect(parse("--help")).toBe("help");
+    expect(parse("-h")).toBe("help");
+    expect(parse("-v")).toBe("version");
+  });
+  test.each([
+    [["--bogus"], /Unknown option --bogus/],
+    [["-x"], /Unknown option -x/],
+    [["--host"], /--host needs a value/],
+    [["--host", "--cloud"], /--host needs a value/],
+    [["--host="], /--host needs a value/],
+    [["--cloud", "--host", "http://x"], /Cannot use --host and --cloud together/],
+    [["--stdin", KEY40], /--stdin together with a KEY/],
+    [["status", KEY40], /takes no KEY/],
+    [["--no-host", "x"], /Unknown option --no-host/],
+  ])("usage error: %p", (argv, message) => {
+    expect(() => parseCommandLine(argv)).toThrow(UsageError);
+    expect(() => parseCommandLine(argv)).toThrow(message);
+  });
+});
+
+describe("host", () => {
+  test("trailing slashes go, the rest stays as written", () => {
+    expect(normalizeHost("https://W.example.com:8443///")).toBe("https://W.example.com:8443");
+  });
+  test.each(["wandb.example.com", "ftp://x", "https://", "http:///path", "https://a b", "/relative"])("invalid: %s", (raw) => {
+    expect(() => normalizeHost(raw)).toThrow(/Invalid host URL/);
+  });
+  test("wandb.ai without api. is refused with a suggestion", () => {
+    expect(() => normalizeHost("https://wandb.ai")).toThrow(`https://wandb.ai is not a valid server address, did you mean ${CLOUD_URL}?`);
+    expect(() => normalizeHost("https://app.wandb.ai/")).toThrow(/did you mean/);
+  });
+  test("http to api.wandb.ai is refused", () => {
+    expect(() => normalizeHost("http://api.wandb.ai")).toThrow("http is not secure, please use https://api.wandb.ai");
+  });
+  test("machine name is the authority exactly as written", () => {
+    expect(machineName("http://localhost:8080")).toBe("localhost:8080");
+    expect(machineName("https://My.Host:443/wandb")).toBe("My.Host:443");
+    expect(machineName("https://u@h.example")).toBe("u@h.example");
+    expect(machineName(CLOUD_URL)).toBe("api.wandb.ai");
+  });
+  test("app URL", () => {
+    expect(appUrl(CLOUD_URL, {})).toBe("https://wandb.ai");
+    expect(appUrl("https://api.acme.io", {})).toBe("https://app.acme.io");
+    expect(appUrl("http://localhost:8080", {})).toBe("http://localhost:8080");
+    expect(appUrl(CLOUD_URL, { WANDB_APP_URL: "https://ui.example/" })).toBe("https://ui.example");
+  });
+  test("resolution order: --cloud, --host, WANDB_BASE_URL, workspace settings, system settings, default", () => {
+    const settings = [
+      { path: "/sys", exists: true, values: { base_url: "http://sys" } },
+      { path: "/ws", exists: true, values: { base_url: "http://ws" } },
+    ];
+    const env = { WANDB_BASE_URL: "http://env/" };
+    expect(resolveHost({ cloud: true, host: undefined }, env, settings)).toEqual({ url: CLOUD_URL, origin: "--cloud" });
+    expect(resolveHost({ cloud: false, host: "http://flag" }, env, settings)).toEqual({ url: "http://flag", origin: "--host" });
+    expect(resolveHost({ cloud: false }, env, settings)).toEqual({ url: "http://env", origin: "WANDB_BASE_URL" });
+    expect(resolveHost({ cloud: false }, {}, settings)).toEqual({ url: "http://ws", origin: "settings file /ws" });
+    expect(resolveHost({ cloud: false }, {}, settings.slice(0, 1))).toEqual({ url: "http://sys", origin: "settings file /sys" });
+    expect(resolveHost({ cloud: false }, {}, [])).toEqual({ url: CLOUD_URL, origin: "default" });
+  });
+});
+
+describe("API key format", () => {
+  test("legacy 40-character, wandb_v1_, prefixed on-prem and JWT keys pass", () => {
+    for (const key of [KEY40, KEY_V1, `local-${KEY40}`, "aaa.bbb.ccc"]) expect(checkApiKey(key)).toBeNull();
+  });
+  test("messages are complete sentences", () => {
+    expect(checkApiKey("")).toBe("API key is empty.");
+    expect(checkApiKey("short")).toBe("API key must have 40+ characters, has 5.");
+    expect(checkApiKey(KEY40.slice(1))).toBe("API key must have 40+ characters, has 39.");
+    expect(checkApiKey(`${KEY40}!`)).toBe("API key may only contain the letters A-Z, digits and underscores.");
+    expect(checkApiKey(`${KEY40} x`)).toMatch(/may only contain/);
+  });
+  test("masking never shows the secret", () => {
+    expect(maskKey(KEY_V1)).toBe(`wandb_v1_…${KEY_V1.slice(-4)}`);
+    expect(maskKey(KEY40)).toBe(`…${KEY40.slice(-4)}`);
+    expect(maskKey("abc")).toBe("…");
+  });
+  test("the first source with a key wins", () => {
+    const c = (source: string, key: string) => ({ source, key, label: source });
+    expect(firstCredential([null, c("a", ""), c("b", "k"), c("c", "k2")])?.source).toBe("b");
+    expect(firstCredential([null, undefined])).toBeNull();
+  });
+});
+
+describe("netrc", () => {
+  const entry = (m: string, k: string) => `machine ${m}\n  login user\n  password ${k}\n`;
+  test("a new file is upstream's three-line entry", () => {
+    expect(updateNetrc("", "api.wandb.ai", KEY40)).toBe(entry("api.wandb.ai", KEY40));
+  });
+  test("other entries, comments and blank lines are kept byte for byte; ours is replaced and goes last", () => {
+    const before = `# my netrc\nmachine api.wandb.ai\n  login user\n  password OLD\n\nmachine github.com login me password gh\n`;
+    expect(updateNetrc(before, "api.wandb.ai", KEY40)).toBe(`# my netrc\n\nmachine github.com login me password gh\n${entry("api.wandb.ai", KEY40)}`);
+  });
+  test("a file without a final newline gets one before our entry", () => {
+    expect(updateNetrc("machine a login b password c", "h", KEY40)).toBe(`machine a login b password c\n${entry("h", KEY40)}`);
+  });
+  test("our entry goes before `default`, which must stay last", () => {
+    const before = "machine a login b password c\ndefault login anon password x\n";
+    expect(updateNetrc(before, "h", KEY40)).toBe(`machine a login b password c\n${entry("h", KEY40)}default login anon password x\n`);
+  });
+  test("one-line entries, also several on a line, count as entries", () => {
+    const before = "machine a login b password c machine h login user password OLD machine z login y password w\n";
+    expect(updateNetrc(before, "h", KEY40)).toBe(`machine a login b password c machine z login y password w\n${entry("h", KEY40)}`);
+  });
+  test("duplicates of our entry are all removed", () => {
+    const before = `${entry("h", "ONE")}${entry("x", "X")}${entry("h", "TWO")}`;
+    expect(updateNetrc(before, "h", KEY40)).toBe(`${entry("x", "X")}${entry("h", KEY40)}`);
+  });
+  test("a machine whose name only contains ours is not ours", () => {
+    const before = entry("h.evil", "E");
+    expect(updateNetrc(before, "h", KEY40)).toBe(before + entry("h", KEY40));
+  });
+  test("macdef bodies are kept with their blank line, even when they mention machines", () => {
+    const before = "macdef init\nmachine h login user password NOTOURS\n\nmachine h login user password OLD\n";
+    expect(updateNetrc(before, "h", KEY40)).toBe(`macdef init\nmachine h login user password NOTOURS\n\n${entry("h", KEY40)}`);
+  });
+  test("an unterminated macdef at the end gets its blank line before our entry", () => {
+    const after = updateNetrc("macdef init\ncd /tmp\n", "h", KEY40);
+    expect(after).toBe(`macdef init\ncd /tmp\n\n${entry("h", KEY40)}`);
+    expect(netrcLookup(after, "h").entry?.password).toBe(KEY40);
+  });
+  test("an unclosed quote at the end would swallow our entry, so it goes first", () => {
+    const before = 'machine a login b password "open';
+    expect(updateNetrc(before, "h", KEY40)).toBe(entry("h", KEY40) + before);
+  });
+  test("CRLF files keep CRLF", () => {
+    const before = "machine a\r\n  login b\r\n  password c\r\n";
+    expect(updateNetrc(before, "h", KEY40)).toBe(before + entry("h", KEY40).replaceAll("\n", "\r\n"));
+  });
+  test("names that need it are quoted so readers still see them", () => {
+    const out = updateNetrc("", 'we"ird\\name', KEY40);
+    expect(out.split("\n")[0]).toBe('machine "we\\"ird\\\\name"');
+    expect(netrcLookup(out, 'we"ird\\name').entry?.password).toBe(KEY40);
+  });
+  test("lookup reads what Python reads: quotes, comments, the last duplicate, no fallback to default", () => {
+    const text = `# c\nmachine "h" login user password "k 1"\nmachine h password k2 # trailing\ndefault login d password dp\n`;
+    expect(netrcLookup(text, "h").entry).toMatchObject({ login: "", password: "k2" });
+    expect(netrcLookup(text, "other").entry).toBeUndefined();
+  });
+  test("lookup reports what Python would raise", () => {
+    expect(netrcLookup("machine h port 80\n", "h").error).toMatch(/bad follower token "port"/);
+    expect(netrcLookup("garbage\n", "h").error).toMatch(/bad toplevel token/);
+    expect(netrcLookup("macdef m\nbody", "h").error).toMatch(/missing null line terminator/);
+  });
+  test("parse keeps going past errors, for the writer", () => {
+    const parsed = parseNetrc("junk\nmachine h login user password k\n");
+    expect(parsed.visible).toBe(0);
+    expect(parsed.entries.map((e) => e.name)).toEqual(["h"]);
+  });
+  test("remove reports what it removed and keeps the rest", () => {
+    expect(removeNetrcEntry(`${entry("a", "1")}${entry("h", "2")}default login x\n`, "h")).toEqual({
+      text: `${entry("a", "1")}default login x\n`, removed: 1,
+    });
+    expect(removeNetrcEntry(entry("a", "1"), "h")).toEqual({ text: entry("a", "1"), removed: 0 });
+  });
+});
+
+describe("settings files", () => {
+  test("reads [default], with [DEFAULT] beneath it, keys case-insensitive", () => {
+    const text = "[DEFAULT]\nentity = e\n\n[default]\nBase_URL = http://x:1\napi_key: K\n# c\n[other]\nbase_url = nope\n";
+    expect(parseSettings(text).values).toEqual({ entity: "e", base_url: "http://x:1", api_key: "K" });
+  });
+  test("malformed files are reported", () => {
+    expect(parseSettings("base_url = x\n").error).toBeDefined();
+    expect(parseSettings("[default]\na = 1\na = 2\n").error).toMatch(/twice/);
+    expect(parseSettings("[default]\njust words\n").error).toMatch(/cannot parse/);
+  });
+  test("set replaces in place and keeps every other line", () => {
+    const text = "# mine\n[default]\nmode = offline\nbase_url = http://old\n  continued\nanonymous = must\n\n[other]\nx = 1\n";
+    expect(updateSettings(text, { base_url: "http://new", anonymous: null })).toBe(
+      "# mine\n[default]\nmode = offline\nbase_url = http://new\n\n[other]\nx = 1\n",
+    );
+  });
+  test("set adds to [default], or adds the section", () => {
+    expect(updateSettings("[default]\nmode = online\n\n[x]\n", { base_url: "h" })).toBe("[default]\nmode = online\nbase_url = h\n\n[x]\n");
+    expect(updateSettings("", { base_url: "h" })).toBe("[default]\nbase_url = h\n");
+    expect(updateSettings("[x]\na = 1\n", { base_url: "h" })).toBe("[x]\na = 1\n\n[default]\nbase_url = h\n");
+  });
+  test("removing what is not there changes nothing; % is escaped for configparser", () => {
+    expect(updateSettings("[default]\nmode = x\n", { base_url: null })).toBe("[default]\nmode = x\n");
+    const text = updateSettings("", { base_url: "http://h/%7E" });
+    expect(text).toBe("[default]\nbase_url = http://h/%%7E\n");
+    expect(parseSettings(text).values.base_url).toBe("http://h/%7E");
+  });
+  test("LoginError carries an exit code", () => {
+    expect(new LoginError("x", 130).code).toBe(130);
+  });
+});
