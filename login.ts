@@ -477,7 +477,7 @@ export async function verifyKey(host: string, key: string, env: Env, fetchImpl: 
   }
   if (!viewer) throw invalid;
   const entity = viewer.entity ?? viewer.username ?? "";
-  const teams = (viewer.teams?.edges ?? []).map((e) => e.node?.name).filter((n): n is string => !!n && n !== entity);
+  const teams = (viewer.teams?.edges ?? []).map((e) => e.node?.name).filter((n): n is string => !!n);
   return { username: viewer.username ?? entity, entity, teams };
 }
 
@@ -815,7 +815,8 @@ function reportVerified(outcome: Outcome, viewer: Viewer, label: string, log: Lo
   const who = viewer.entity && viewer.entity !== viewer.username ? `${viewer.username} (${viewer.entity})` : viewer.username;
   log.success(`Currently logged in as: ${who} to ${outcome.host}. ${RELOGIN_HINT}`);
   log.info(`Credentials from: ${label}`);
-  log.info(`Default team: ${viewer.entity}${viewer.teams.length ? ` (other teams: ${viewer.teams.join(", ")})` : ""}`);
+  const others = viewer.teams.filter((t) => t !== viewer.entity);
+  log.info(`Default team: ${viewer.entity}${others.length ? ` (other teams: ${others.join(", ")})` : ""}`);
   return { ...outcome, verified: true, username: viewer.username, entity: viewer.entity, teams: viewer.teams };
 }
 

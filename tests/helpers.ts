@@ -72,3 +72,32 @@ export const exists = existsSync;
 export function leaks(text: string, key: string): boolean {
   return text.includes(key) || text.includes(Buffer.from(`api:${key}`).toString("base64"));
 }
+
+export interface Seen { method: string; url: string; headers: Record<string, string>; body: string }
+
+/**
+ * A fake W&B API on 127.0.0.1: answers the Viewer query for `viewers[key]`, 401 for other keys,
+ * or whatever `answer` returns; records every request it received.
+ */
+export function fakeApi(opts: { viewers?: Record<string, unknown>; answer?: (req: Request) => Response | Promise<Response> | undefined; tls?: { cert: string; key: string } } = {}) {
+  const seen: Seen[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: opts.tls,
+    idleTimeout: 0,
+    async fetch(req) {
+      const body = await req.text();
+      seen.push({ method: req.method, url: req.url, headers: Object.fromEntries(req.headers), body });
+      const custom = await opts.answer?.(req);
+      if (custom) return custom;
+      const auth = req.headers.get("authorization") ?? "";
+      const key = Buffer.from(auth.replace(/^Basic /, ""), "base64").toString().replace(/^api:/, "");
+      const viewer = opts.viewers?.[key];
+      return viewer ? Response.json({ data: { viewer } }) : new Response('{"errors":[{"message":"unauthorized"}]}', { status: 401 });
+    },
+  });
+  return { url: `${opts.tls ? "https" : "http"}://127.0.0.1:${server.port}`, port: server.port, seen, stop: () => server.stop(true) };
+}
+
+export const VIEWER = { id: "VXNlcjox", entity: "acme", username: "alice", email: "a@example.com", flags: null, teams: { edges: [{ node: { name: "acme" } }, { node: { name: "ml-team" } }] } };
