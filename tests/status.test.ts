@@ -1,0 +1,138 @@
+// Black-box tests of `wandb-login status` and `wandb-login logout`.
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fakeApi, hasPython, KEY40, KEY_V1, leaks, modeOf, noteSkip, pythonNetrc, read, runCli, runCliAsync, tempDir, VIEWER } from "./helpers";
+
+const entry = (m: string, k: string) => `machine ${m}\n  login user\n  password ${k}\n`;
+
+/** Every file below `dir` with its bytes and mtime, to prove a command changed nothing. */
+function snapshot(dir: string): string {
+  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => {
+    const p = join(d, e.name);
+    return e.isDirectory() ? [p, ...walk(p)] : [`${p} ${statSync(p).mtimeMs} ${statSync(p).mode} ${read(p)}`];
+  });
+  return walk(dir).join("\n");
+}
+
+describe("status", () => {
+  test("no key anywhere: exit 1, says where it looked, changes nothing", () => {
+    const home = tempDir();
+    const r = runCli(["status"], { home });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Host: https://api.wandb.ai (from default)");
+    expect(r.stderr).toContain(`Settings file: ${join(home, ".config", "wandb", "settings")} (not found)`);
+    expect(r.stderr).toContain(`Netrc file: ${join(home, ".netrc")} (not found)`);
+    expect(r.stderr).toContain("No API key configured for https://api.wandb.ai");
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  test("a key from the netrc: masked, with the file's mode; read-only", () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc"), entry("api.wandb.ai", KEY_V1));
+    chmodSync(join(home, ".netrc"), 0o644);
+    const before = snapshot(home);
+    const r = runCli(["status"], { home });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`API key: wandb_v1_…${KEY_V1.slice(-4)} from netrc file ${join(home, ".netrc")}`);
+    expect(r.stderr).toContain("mode 0644, readable by others");
+    expect(leaks(r.stderr + r.stdout, KEY_V1)).toBe(false);
+    expect(snapshot(home)).toBe(before);
+  });
+
+  test("WANDB_API_KEY and a settings api_key are reported as the source, in login's order", () => {
+    const home = tempDir();
+    mkdirSync(join(home, ".config", "wandb"), { recursive: true });
+    writeFileSync(join(home, ".config", "wandb", "settings"), `[default]\napi_key = ${KEY40}\nbase_url = http://self.example:8080\n`);
+    const fromSettings = runCli(["status", "--json"], { home });
+    expect(fromSettings.code).toBe(0);
+    expect(JSON.parse(fromSettings.stdout)).toMatchObject({
+      host: "http://self.example:8080", hostSource: `settings file ${join(home, ".config", "wandb", "settings")}`, machine: "self.example:8080",
+      source: join(home, ".config", "wandb", "settings"), key: `…${KEY40.slice(-4)}`, configured: true,
+    });
+    const fromEnv = runCli(["status", "--json"], { home, env: { WANDB_API_KEY: KEY_V1, WANDB_BASE_URL: "https://w.example" } });
+    expect(JSON.parse(fromEnv.stdout)).toMatchObject({ source: "WANDB_API_KEY", host: "https://w.example", hostSource: "WANDB_BASE_URL" });
+    expect(leaks(fromEnv.stdout + fromEnv.stderr, KEY_V1)).toBe(false);
+  });
+
+  test("--host picks the entry; --json on failure still gives one object", () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc"), entry("api.wandb.ai", KEY40));
+    const r = runCli(["status", "--host", "http://other:1", "--json"], { home });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ code: 1, configured: false, host: "http://other:1", error: expect.stringContaining("No API key configured") });
+  });
+
+  test("--verify checks the key with the server", async () => {
+    const api = fakeApi({ viewers: { [KEY40]: VIEWER } });
+    try {
+      const home = tempDir();
+      writeFileSync(join(home, ".netrc"), entry(`127.0.0.1:${api.port}`, KEY40) + entry("x", "e".repeat(40)));
+      const ok = await runCliAsync(["status", "--verify", "--host", api.url, "--json"], { home });
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ verified: true, username: "alice", entity: "acme" });
+      expect(api.seen).toHaveLength(1);
+      const refused = await runCliAsync(["status", "--verify", "--host", api.url], { home, env: { WANDB_API_KEY: "e".repeat(40) } });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`Invalid API key for ${api.url}`);
+    } finally {
+      api.stop();
+    }
+  });
+});
+
+describe("logout", () => {
+  test("removes only that host's entry: other bytes, macdef and default untouched", () => {
+    const home = tempDir();
+    const keep = "# mine\nmachine a login b password c\n\nmacdef init\nmachine api.wandb.ai in a macro\n\n";
+    writeFileSync(join(home, ".netrc"), `${keep}${entry("api.wandb.ai", KEY40)}default login anon password x\n`, { mode: 0o600 });
+    const r = runCli(["logout"], { home });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Removed the key for api.wandb.ai from ${join(home, ".netrc")}.`);
+    expect(read(join(home, ".netrc"))).toBe(`${keep}default login anon password x\n`);
+    expect(modeOf(join(home, ".netrc"))).toBe(0o600);
+    expect(readdirSync(home)).toEqual([".netrc"]);
+    if (!hasPython) return noteSkip("Python netrc judge", "python3 not installed");
+    expect(pythonNetrc(join(home, ".netrc"), "api.wandb.ai")).toEqual(["anon", "", "x"]); // Python falls back to default
+    expect(pythonNetrc(join(home, ".netrc"), "a")).toEqual(["b", "", "c"]);
+  });
+
+  test("nothing to remove: says so, exit 0, file untouched", () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc"), entry("other", KEY40));
+    const before = snapshot(home);
+    const r = runCli(["logout", "--host", "http://localhost:8080"], { home });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("No key for localhost:8080");
+    expect(snapshot(home)).toBe(before);
+    expect(runCli(["logout"], { home: tempDir() }).code).toBe(0);
+  });
+
+  test("warns when WANDB_API_KEY or a settings api_key still supplies a key", () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc"), entry("api.wandb.ai", KEY40));
+    const env = runCli(["logout", "--json"], { home, env: { WANDB_API_KEY: KEY_V1 } });
+    expect(env.code).toBe(0);
+    expect(env.stderr).toContain("still configured by WANDB_API_KEY");
+    expect(JSON.parse(env.stdout)).toMatchObject({ removed: true, source: "WANDB_API_KEY" });
+    mkdirSync(join(home, "wandb"));
+    writeFileSync(join(home, "wandb", "settings"), `[default]\napi_key = ${KEY40}\n`);
+    expect(runCli(["logout"], { home }).stderr).toContain(`still configured by settings file ${join(home, "wandb", "settings")}`);
+  });
+
+  test("login, logout, login again round-trips through the same writer", () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc"), "machine a login b password c\n");
+    expect(runCli([KEY40], { home }).code).toBe(0);
+    expect(runCli(["logout"], { home }).code).toBe(0);
+    expect(read(join(home, ".netrc"))).toBe("machine a login b password c\n");
+    expect(runCli(["--relogin", "--stdin"], { home, stdin: KEY_V1 }).code).toBe(0);
+    expect(read(join(home, ".netrc"))).toBe(`machine a login b password c\n${entry("api.wandb.ai", KEY_V1)}`);
+  });
+
+  test("--help lists both commands", () => {
+    const r = runCli(["--help"]);
+    expect(r.stdout).toMatch(/wandb-login status/);
+    expect(r.stdout).toMatch(/wandb-login logout/);
+  });
+});
