@@ -4,7 +4,7 @@ import { parseArgs, type ArgsDef } from "citty";
 import { createConsola, type LogObject } from "consola/core";
 import * as fs from "node:fs";
 import { userInfo } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 
 // --- constants ---
 
@@ -274,7 +274,7 @@ export function parseNetrc(text: string): NetrcParse {
       if (ft === "login" || ft === "user") entry.login = token();
       else if (ft === "account") entry.account = token();
       else if (ft === "password") entry.password = token();
-      else stop(`bad follower token ${JSON.stringify(ft)}`);
+      else { stop(`bad follower token ${JSON.stringify(ft)}`); continue; } // not ours to remove
       entry.end = tokEnd;
     }
     result.entries.push(entry);
@@ -314,27 +314,39 @@ export function removeNetrcEntry(text: string, machine: string): { text: string;
 
 /**
  * Replaces the entry for `machine` with a fresh three-line one. It goes last, as upstream puts it,
- * but before a `default` entry (curl and others take the first match), and first when the end of
- * the file would swallow it (an unclosed quote or macro).
+ * but before a `default` entry (curl and others take the first match). Where the end of a broken
+ * file would swallow it (an unclosed quote, a dangling `machine`), it goes before another entry.
+ * Every placement is checked by parsing the result: ours reads back, all others are unchanged.
  */
 export function updateNetrc(text: string, machine: string, key: string): string {
   const base = removeNetrcEntry(text, machine).text;
   const eol = /\r\n/.test(base) ? "\r\n" : "\n";
-  const entry = [`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol);
+  const entry = toBytes([`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol));
   const parsed = parseNetrc(base);
-  const fallback = toBytes(entry) + base;
+  const insertAt = (at: number) => {
+    const lineStart = base.lastIndexOf("\n", at - 1) + 1;
+    const start = /^[ \t]*$/.test(base.slice(lineStart, at)) ? lineStart : at;
+    return base.slice(0, start) + entry + base.slice(start);
+  };
   const defaultEntry = parsed.entries.find((e) => e.kind === "default");
-  let out: string;
-  if (defaultEntry) {
-    const lineStart = base.lastIndexOf("\n", defaultEntry.start - 1) + 1;
-    const at = /^[ \t]*$/.test(base.slice(lineStart, defaultEntry.start)) ? lineStart : defaultEntry.start;
-    out = base.slice(0, at) + toBytes(entry) + base.slice(at);
-  } else {
-    const sep = base && !/[\r\n]$/.test(base) ? eol : "";
-    out = parsed.openAtEof ? base + sep + eol + toBytes(entry) : base + sep + toBytes(entry);
+  const sep = (base && !/[\r\n]$/.test(base) ? eol : "") + (parsed.openAtEof ? eol : ""); // a macdef body ends at a blank line
+  const candidates = [
+    () => (defaultEntry ? insertAt(defaultEntry.start) : base + sep + entry),
+    ...parsed.entries.slice(-20).reverse().map((e) => () => insertAt(e.start)),
+    () => entry + base,
+  ];
+  const fields = (e: NetrcEntry) => [e.kind, e.name, e.login, e.account, e.password].join("\0");
+  const others = parsed.entries.map(fields).join("\n");
+  for (const candidate of candidates) {
+    const out = candidate();
+    const after = parseNetrc(out);
+    const ours = after.entries.filter((e) => e.name === toBytes(machine));
+    const rest = after.entries.filter((e) => e.name !== toBytes(machine)).map(fields).join("\n");
+    const fresh = ours.length === 1 && out.slice(ours[0].start, ours[0].end) === entry.trimEnd() // nothing after it joined it
+      && fields(ours[0]) === ["machine", toBytes(machine), "user", "", toBytes(key)].join("\0");
+    if (fresh && rest === others && (parsed.error || !after.error)) return out;
   }
-  const found = (t: string) => parseNetrc(t).entries.filter((e) => e.name === toBytes(machine)).at(-1)?.password === key;
-  return found(out) ? out : fallback;
+  throw new LoginError(`Cannot add an entry to this netrc file without changing its others: ${parsed.error}. Fix that line, or set NETRC to another file.`);
 }
 
 const toBytes = (s: string) => Buffer.from(s, "utf8").toString("latin1");
@@ -448,7 +460,11 @@ export function describeFetchError(err: unknown, host: string, env: Env, timeout
 /** Asks the W&B GraphQL API who the key belongs to; a LoginError says why not. */
 export async function verifyKey(host: string, key: string, env: Env, fetchImpl: typeof fetch = fetch): Promise<Viewer> {
   const seconds = Number(env.WANDB_HTTP_TIMEOUT) > 0 ? Number(env.WANDB_HTTP_TIMEOUT) : 10;
-  const caFile = env.REQUESTS_CA_BUNDLE;
+  const caFile = env.REQUESTS_CA_BUNDLE; // Python users' CA bundle; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself
+  let ca: string | undefined;
+  try { ca = caFile ? fs.readFileSync(caFile, "utf8") : undefined; } catch (e) {
+    throw new LoginError(`Cannot read REQUESTS_CA_BUNDLE ${caFile}: ${errorText(e)}.`);
+  }
   let response: Response, body: string;
   try {
     response = await fetchImpl(`${host}/graphql`, {
@@ -461,7 +477,7 @@ export async function verifyKey(host: string, key: string, env: Env, fetchImpl: 
       body: JSON.stringify({ query: VIEWER_QUERY }),
       signal: AbortSignal.timeout(seconds * 1000),
       verbose: false, // BUN_CONFIG_VERBOSE_FETCH would print the Authorization header
-      ...(caFile ? { tls: { ca: fs.readFileSync(caFile, "utf8") } } : {}),
+      ...(ca ? { tls: { ca } } : {}),
     } as RequestInit);
     body = await response.text();
   } catch (err) {
@@ -485,7 +501,7 @@ export async function verifyKey(host: string, key: string, env: Env, fetchImpl: 
 
 const errorText = (e: unknown) => {
   const err = e as NodeJS.ErrnoException;
-  const causes: Record<string, string> = { EACCES: "permission denied", EPERM: "operation not permitted", ENOTDIR: "a parent is not a directory", EROFS: "read-only file system", ENOSPC: "no space left on device", EISDIR: "it is a directory" };
+  const causes: Record<string, string> = { ENOENT: "no such file or directory", EACCES: "permission denied", EPERM: "operation not permitted", ENOTDIR: "a parent is not a directory", EROFS: "read-only file system", ENOSPC: "no space left on device", EISDIR: "it is a directory" };
   return err.code ? `${causes[err.code] ?? err.message} (${err.code})` : String(err.message ?? e);
 };
 
@@ -514,6 +530,7 @@ function realTarget(path: string): string {
  */
 export function updateFileLocked(path: string, change: (old: string | null) => string | null): { changed: boolean; loosened?: number } {
   const target = realTarget(path);
+  if (!fs.existsSync(target) && change(null) === null) return { changed: false }; // no folder, no lock for nothing
   const dir = dirname(target);
   const fail = (e: unknown): never => { throw e instanceof LoginError ? e : new LoginError(`Cannot write ${path}: ${errorText(e)}.`); };
   try { fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch (e) { fail(e); }
@@ -545,22 +562,27 @@ function acquireLock(lock: string, fail: (e: unknown) => never): void {
     try { fs.writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 }); return; } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") fail(e);
     }
-    if (isStaleLock(lock)) { fs.rmSync(lock, { force: true }); continue; }
+    if (breakStaleLock(lock)) continue;
     if (Date.now() - started > LOCK_GIVE_UP_MS) fail(new LoginError(`Timed out waiting for the lock ${lock}; remove it if no wandb-login is running.`));
     Bun.sleepSync(5 + Math.random() * 10);
   }
 }
 
-function isStaleLock(lock: string): boolean {
+/** Removes a dead run's lock, and the temp file it may have left mid-write. */
+function breakStaleLock(lock: string): boolean {
+  let pid = 0;
   try {
-    if (Date.now() - fs.statSync(lock).mtimeMs > LOCK_STALE_MS) return true;
-    const pid = Number(fs.readFileSync(lock, "utf8"));
-    if (!pid) return false; // still being written
-    process.kill(pid, 0);
-    return false;
+    const age = Date.now() - fs.statSync(lock).mtimeMs;
+    pid = Number(fs.readFileSync(lock, "utf8"));
+    if (age <= LOCK_STALE_MS && (!pid || process.kill(pid, 0))) return false; // alive, or still writing its pid
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH";
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") return false;
   }
+  fs.rmSync(lock, { force: true });
+  const target = lock.slice(0, -".lock".length);
+  const temps = `${basename(target)}.tmp-${pid}-`;
+  for (const f of pid ? fs.readdirSync(dirname(lock)) : []) if (f.startsWith(temps)) fs.rmSync(join(dirname(lock), f), { force: true });
+  return true;
 }
 
 // --- edges: environment and paths ---
@@ -881,6 +903,8 @@ export async function main(argv: string[], world: World): Promise<number> {
 
 if (import.meta.main) {
   process.stdout.on("error", () => {}); // a closed stdout (`| head`) is not our failure
+  // File writes are synchronous, so a handled signal waits for the rename: old file or new, never half.
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) process.on(signal, () => process.exit(code));
   process.on("uncaughtException", (e) => { writeStderr(`wandb: ERROR ${e?.message ?? e}\n`); process.exit(1); });
   main(process.argv.slice(2), realWorld()).then((code) => process.exit(code));
 }
