@@ -1,6 +1,6 @@
 // wandb-login: store a W&B API key where the W&B SDKs find it, as one native binary.
 // Read top to bottom: constants, types, pure functions, edges (files, env, network, TTY), command.
-import { parseArgs, type ArgsDef } from "citty";
+import type { ArgsDef } from "citty";
 import { createConsola, type LogObject } from "consola/core";
 import * as fs from "node:fs";
 import { userInfo } from "node:os";
@@ -98,7 +98,7 @@ attached. Keys go to the netrc file under the host's machine entry, mode 0600.
 Exit codes: 0 success, 1 login failed, 2 usage error, 130 interrupted.`;
 
 /** Checks the raw arguments strictly (citty accepts anything), then lets citty parse them. */
-export function parseCommandLine(argv: string[]): Options | "help" | "version" {
+export async function parseCommandLine(argv: string[]): Promise<Options | "help" | "version"> {
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -119,7 +119,9 @@ export function parseCommandLine(argv: string[]): Options | "help" | "version" {
       if (value === undefined) i++;
     }
   }
-  const args = parseArgs(argv, ARGS);
+  // citty costs ≈1 ms to load and ≈8 MB to run (scule, node:util): load it only when there are options.
+  const hasOptions = argv.some((a) => a.startsWith("-") && a !== "-");
+  const args: Partial<Record<keyof typeof ARGS, unknown>> = hasOptions ? (await import("citty")).parseArgs(argv, ARGS) : {};
   let command: Command = "login";
   if (positionals[0] === "login" || positionals[0] === "status" || positionals[0] === "logout") {
     command = positionals.shift() as Command;
@@ -198,9 +200,13 @@ export function maskKey(key: string): string {
   return key.length - prefix.length >= 20 ? `${prefix}…${key.slice(-4)}` : `${prefix}…`;
 }
 
-/** The first source that holds a key wins; the order is the caller's. */
-export function firstCredential(candidates: (Credential | null | undefined)[]): Credential | null {
-  return candidates.find((c) => c?.key) ?? null;
+/** The first source that holds a key wins; later sources are not even looked at. */
+export function firstCredential(sources: (() => Credential | null | undefined)[]): Credential | null {
+  for (const source of sources) {
+    const found = source();
+    if (found?.key) return found;
+  }
+  return null;
 }
 
 // --- netrc ---
@@ -299,8 +305,8 @@ function netrcToken(value: string): string {
 }
 
 /** Removes every entry for `machine`, and the lines they stood on; every other byte stays. */
-export function removeNetrcEntry(text: string, machine: string): { text: string; removed: number } {
-  const ours = parseNetrc(text).entries.filter((e) => e.kind === "machine" && e.name === toBytes(machine));
+export function removeNetrcEntry(text: string, machine: string, parsed = parseNetrc(text)): { text: string; removed: number } {
+  const ours = parsed.entries.filter((e) => e.kind === "machine" && e.name === toBytes(machine));
   for (const e of ours.reverse()) {
     let start = e.start, end = e.end;
     const lineStart = text.lastIndexOf("\n", start - 1) + 1;
@@ -319,10 +325,11 @@ export function removeNetrcEntry(text: string, machine: string): { text: string;
  * Every placement is checked by parsing the result: ours reads back, all others are unchanged.
  */
 export function updateNetrc(text: string, machine: string, key: string): string {
-  const base = removeNetrcEntry(text, machine).text;
+  const original = parseNetrc(text);
+  const { text: base, removed } = removeNetrcEntry(text, machine, original);
+  const parsed = removed ? parseNetrc(base) : original;
   const eol = /\r\n/.test(base) ? "\r\n" : "\n";
   const entry = toBytes([`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol));
-  const parsed = parseNetrc(base);
   const insertAt = (at: number) => {
     const lineStart = base.lastIndexOf("\n", at - 1) + 1;
     const start = /^[ \t]*$/.test(base.slice(lineStart, at)) ? lineStart : at;
@@ -507,6 +514,7 @@ const errorText = (e: unknown) => {
 
 /** A file's bytes as a latin1 string, or null when it does not exist. */
 export function readText(path: string): string | null {
+  if (!fs.existsSync(path)) return null; // cheaper than the exception, on the common path
   try { return fs.readFileSync(path, "latin1"); } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new LoginError(`Cannot read ${path}: ${errorText(e)}.`);
@@ -516,9 +524,10 @@ export function readText(path: string): string | null {
 /** Follows symlinks, dangling ones too, so a dotfile manager's link stays a link. */
 function realTarget(path: string): string {
   for (let hops = 0; hops < 40; hops++) {
-    let link: string;
-    try { link = fs.readlinkSync(path); } catch { return path; }
-    path = resolve(dirname(path), link);
+    let isLink = false;
+    try { isLink = fs.lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ?? false; } catch { /* the write says why */ }
+    if (!isLink) return path;
+    path = resolve(dirname(path), fs.readlinkSync(path));
   }
   throw new LoginError(`Cannot resolve ${path}: too many symbolic links.`);
 }
@@ -527,39 +536,54 @@ function realTarget(path: string): string {
  * Read-modify-write under a lock beside the file: a temp file in the same folder, written, fsynced,
  * mode 0600, renamed over the target. `change` gets the current text (null: no file) and returns
  * the new text, or null to leave the file alone. Returns the old mode when it was looser than 0600.
+ * A run killed mid-write leaves the old file whole; its lock and temp file go with the next run.
  */
 export function updateFileLocked(path: string, change: (old: string | null) => string | null): { changed: boolean; loosened?: number } {
   const target = realTarget(path);
-  if (!fs.existsSync(target) && change(null) === null) return { changed: false }; // no folder, no lock for nothing
+  if (!fs.existsSync(target) && change(null) === null) return { changed: false }; // nothing to remove: no folder, no lock
   const dir = dirname(target);
   const fail = (e: unknown): never => { throw e instanceof LoginError ? e : new LoginError(`Cannot write ${path}: ${errorText(e)}.`); };
-  try { fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch (e) { fail(e); }
+  try { if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch (e) { fail(e); }
   const lock = `${target}.lock`;
-  acquireLock(lock, fail);
-  const temp = `${target}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  try {
-    const old = readText(target);
-    const next = change(old);
-    if (next === null) return { changed: false };
-    const mode = old === null ? 0o600 : fs.statSync(target).mode & 0o777;
-    const fd = fs.openSync(temp, "wx", 0o600);
-    try { fs.writeSync(fd, Buffer.from(next, "latin1")); fs.fchmodSync(fd, 0o600); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-    fs.renameSync(temp, target);
-    try { const d = fs.openSync(dir, "r"); fs.fsyncSync(d); fs.closeSync(d); } catch { /* not every platform syncs folders */ }
-    return { changed: true, loosened: mode & 0o077 ? mode : undefined };
-  } catch (e) {
-    fs.rmSync(temp, { force: true });
-    return fail(e);
-  } finally {
-    fs.rmSync(lock, { force: true });
+  for (;;) {
+    const mine = acquireLock(lock, fail);
+    let owned = true;
+    const temp = `${target}.tmp-${process.pid}-${Date.now().toString(36)}`;
+    try {
+      const old = readText(target);
+      const next = change(old);
+      if (next === null) return { changed: false };
+      const mode = old === null ? 0o600 : fs.statSync(target).mode & 0o777;
+      const fd = fs.openSync(temp, "wx", 0o600);
+      try { fs.writeSync(fd, Buffer.from(next, "latin1")); fs.fchmodSync(fd, 0o600); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+      owned = isLock(lock, mine);
+      if (!owned) { fs.rmSync(temp, { force: true }); continue; } // taken as stale meanwhile: start over
+      fs.renameSync(temp, target);
+      return { changed: true, loosened: mode & 0o077 ? mode : undefined };
+    } catch (e) {
+      fs.rmSync(temp, { force: true });
+      return fail(e);
+    } finally {
+      if (owned && isLock(lock, mine)) fs.unlinkSync(lock);
+    }
   }
 }
 
+/** A lock file is known by its inode and the pid written in it. */
+interface LockId { ino: number; pid: string }
+
+function isLock(path: string, id: LockId): boolean {
+  try { return fs.statSync(path).ino === id.ino && fs.readFileSync(path, "utf8") === id.pid; } catch { return false; }
+}
+
 /** Takes the lock file; breaks it when its owner is gone or it is older than LOCK_STALE_MS. */
-function acquireLock(lock: string, fail: (e: unknown) => never): void {
+function acquireLock(lock: string, fail: (e: unknown) => never): LockId {
   const started = Date.now();
   for (;;) {
-    try { fs.writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 }); return; } catch (e) {
+    try {
+      const fd = fs.openSync(lock, "wx", 0o600);
+      try { fs.writeSync(fd, String(process.pid)); return { ino: fs.fstatSync(fd).ino, pid: String(process.pid) }; } finally { fs.closeSync(fd); }
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") fail(e);
     }
     if (breakStaleLock(lock)) continue;
@@ -568,21 +592,30 @@ function acquireLock(lock: string, fail: (e: unknown) => never): void {
   }
 }
 
-/** Removes a dead run's lock, and the temp file it may have left mid-write. */
+/**
+ * Removes a dead run's lock, and the temp file it may have left mid-write. The lock is moved aside
+ * first and checked: when a live run took the lock since we looked, it is put back.
+ */
 function breakStaleLock(lock: string): boolean {
-  let pid = 0;
+  let id: LockId;
   try {
-    const age = Date.now() - fs.statSync(lock).mtimeMs;
-    pid = Number(fs.readFileSync(lock, "utf8"));
-    if (age <= LOCK_STALE_MS && (!pid || process.kill(pid, 0))) return false; // alive, or still writing its pid
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ESRCH") return false;
+    const st = fs.statSync(lock);
+    id = { ino: st.ino, pid: fs.readFileSync(lock, "utf8") };
+    if (!id.pid || (Date.now() - st.mtimeMs <= LOCK_STALE_MS && isAlive(Number(id.pid)))) return false;
+    const aside = `${lock}.stale-${process.pid}`;
+    fs.renameSync(lock, aside);
+    if (!isLock(aside, id)) { try { fs.linkSync(aside, lock); } finally { fs.rmSync(aside, { force: true }); } return false; }
+    fs.rmSync(aside, { force: true });
+  } catch {
+    return false; // gone already, or put back: try to take it again
   }
-  fs.rmSync(lock, { force: true });
-  const target = lock.slice(0, -".lock".length);
-  const temps = `${basename(target)}.tmp-${pid}-`;
-  for (const f of pid ? fs.readdirSync(dirname(lock)) : []) if (f.startsWith(temps)) fs.rmSync(join(dirname(lock), f), { force: true });
+  const temps = `${basename(lock.slice(0, -".lock".length))}.tmp-${id.pid}-`;
+  for (const f of fs.readdirSync(dirname(lock))) if (f.startsWith(temps)) fs.rmSync(join(dirname(lock), f), { force: true });
   return true;
+}
+
+function isAlive(pid: number): boolean {
+  try { return process.kill(pid, 0); } catch (e) { return (e as NodeJS.ErrnoException).code !== "ESRCH"; }
 }
 
 // --- edges: environment and paths ---
@@ -598,11 +631,23 @@ export interface World {
   fetch: typeof fetch;
 }
 
+/** node:tty costs milliseconds to load (and process.stdin starts a stream): ask it only about a likely terminal. */
+const tty = (): typeof import("node:tty") => require("node:tty");
+let devNull: number | undefined;
+function isTerminal(fd: number): boolean {
+  try {
+    const st = fs.fstatSync(fd);
+    return st.isCharacterDevice() && st.rdev !== (devNull ??= fs.statSync("/dev/null").rdev) && tty().isatty(fd);
+  } catch {
+    return false; // a closed descriptor
+  }
+}
+
 export function realWorld(): World {
   const env = process.env;
   let home = env.HOME || null;
   if (!home) { try { home = userInfo().homedir || null; } catch { home = null; } } // no passwd entry (docker -u)
-  return { env, cwd: process.cwd(), home, platform: process.platform, stdinIsTTY: !!process.stdin.isTTY, stderrIsTTY: !!process.stderr.isTTY, fetch };
+  return { env, cwd: process.cwd(), home, platform: process.platform, stdinIsTTY: isTerminal(0), stderrIsTTY: isTerminal(2), fetch };
 }
 
 const expandHome = (p: string, home: string | null) => (home && /^~(\/|$)/.test(p) ? home + p.slice(1) : p);
@@ -650,21 +695,20 @@ export function resolveHost(opts: Pick<Options, "cloud" | "host">, env: Env, set
 
 /** A stored key for the host, in login's order: WANDB_API_KEY, settings api_key, netrc. */
 function storedCredential(world: World, settings: Settings[], netrc: string, machine: string, log: Log): Credential | null {
-  const fromSettings = settings.findLast((s) => s.values.api_key);
-  let fromNetrc: Credential | null = null;
-  let text: string | null = null;
-  try { text = readText(netrc); } catch (e) { log.warn(`${(e as Error).message} Ignoring it.`); }
-  if (text !== null) {
-    const { entry, error } = netrcLookup(text, machine);
+  const fromNetrc = (): Credential | null => {
+    let text: string | null = null;
+    try { text = readText(netrc); } catch (e) { log.warn(`${(e as Error).message} Ignoring it.`); }
+    const { entry, error } = netrcLookup(text ?? "", machine);
     if (error) log.warn(`Failed to read netrc file at ${netrc}: ${error}. Ignoring it.`);
     else if (entry && !entry.password) log.warn(`Found entry for machine ${JSON.stringify(machine)} with no API key at ${netrc}.`);
-    else if (entry) fromNetrc = { key: Buffer.from(entry.password, "latin1").toString("utf8"), source: netrc, label: `netrc file ${netrc}` };
-  }
-  return firstCredential([
-    world.env.WANDB_API_KEY ? { key: world.env.WANDB_API_KEY, source: "WANDB_API_KEY", label: "WANDB_API_KEY" } : null,
-    fromSettings && { key: fromSettings.values.api_key, source: fromSettings.path, label: `settings file ${fromSettings.path}` },
-    fromNetrc,
-  ]);
+    return entry ? { key: Buffer.from(entry.password, "latin1").toString("utf8"), source: netrc, label: `netrc file ${netrc}` } : null;
+  };
+  const fromSettings = () => {
+    const s = settings.findLast((f) => f.values.api_key);
+    return s && { key: s.values.api_key, source: s.path, label: `settings file ${s.path}` };
+  };
+  const key = world.env.WANDB_API_KEY;
+  return firstCredential([() => (key ? { key, source: "WANDB_API_KEY", label: "WANDB_API_KEY" } : null), fromSettings, fromNetrc]);
 }
 
 // --- edges: terminal and stdin ---
@@ -676,8 +720,8 @@ function storedCredential(world: World, settings: Settings[], netrc: string, mac
  */
 export function readSecretLine(isTTY: boolean): string {
   const buf = Buffer.alloc(256);
-  let tty: import("node:tty").ReadStream | undefined;
-  if (isTTY) { tty = new (require("node:tty").ReadStream)(0); tty!.setRawMode(true); }
+  const terminal = isTTY ? new (tty().ReadStream)(0) : undefined;
+  terminal?.setRawMode(true);
   let line = "";
   try {
     for (;;) {
@@ -690,16 +734,16 @@ export function readSecretLine(isTTY: boolean): string {
       if (n === 0) return line;
       const chunk = buf.toString("utf8", 0, n).replace(/\x1b\[20[01]~/g, ""); // bracketed paste markers
       for (const ch of chunk) {
-        if (ch === "\x03" && tty) throw new LoginError("Interrupted.", 130);
-        if (ch === "\r" || ch === "\n") { if (tty || line.trim()) return line; continue; }
-        if (ch === "\x04" && tty) return line;
+        if (ch === "\x03" && terminal) throw new LoginError("Interrupted.", 130);
+        if (ch === "\r" || ch === "\n") { if (terminal || line.trim()) return line; continue; }
+        if (ch === "\x04" && terminal) return line;
         if (ch === "\x7f" || ch === "\b") line = [...line].slice(0, -1).join("");
         else if (ch === "\x15") line = "";
         else if (ch >= " ") line += ch;
       }
     }
   } finally {
-    if (tty) { tty.setRawMode(false); writeStderr("\n"); tty.destroy(); }
+    if (terminal) { terminal.setRawMode(false); writeStderr("\n"); terminal.destroy(); }
   }
 }
 
@@ -885,7 +929,7 @@ export async function main(argv: string[], world: World): Promise<number> {
   const log = createLog(world.stderrIsTTY && !world.env.NO_COLOR && world.env.TERM !== "dumb", secrets);
   const mask = (s: string) => [...secrets].reduce((t, k) => (k ? t.replaceAll(k, maskKey(k)) : t), s);
   try {
-    const parsed = parseCommandLine(argv);
+    const parsed = await parseCommandLine(argv);
     if (parsed === "help") { console.log(HELP); return 0; }
     if (parsed === "version") { console.log(VERSION); return 0; }
     if (parsed.key !== undefined && parsed.key !== "-") secrets.add(parsed.key);
@@ -902,9 +946,6 @@ export async function main(argv: string[], world: World): Promise<number> {
 }
 
 if (import.meta.main) {
-  process.stdout.on("error", () => {}); // a closed stdout (`| head`) is not our failure
-  // File writes are synchronous, so a handled signal waits for the rename: old file or new, never half.
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) process.on(signal, () => process.exit(code));
   process.on("uncaughtException", (e) => { writeStderr(`wandb: ERROR ${e?.message ?? e}\n`); process.exit(1); });
   main(process.argv.slice(2), realWorld()).then((code) => process.exit(code));
 }

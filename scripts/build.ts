@@ -6,18 +6,19 @@ const FLAGS = [
   "--compile", "--production", "--minify",
   "--bytecode", "--format=esm", // without esm, bytecode fails (consola uses import.meta) and bun still exits 0
   "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", // the user's .env must never leak in
+  "--compile-jit-policy=10", // a one-shot CLI gains nothing from early JIT tiers: ≈1 MB less peak memory
   `--define=WANDB_LOGIN_VERSION=${JSON.stringify(pkg.version)}`,
 ];
 
-export function build(outfile: string, target?: string): void {
-  const args = ["build", "login.ts", ...FLAGS, ...(target ? [`--target=${target}`] : []), `--outfile=${outfile}`];
+export function build(outfile: string, target?: string, entry = "login.ts"): void {
+  const args = ["build", entry, ...FLAGS, ...(target ? [`--target=${target}`] : []), `--outfile=${outfile}`];
   const proc = Bun.spawnSync([process.execPath, ...args], { stdout: "pipe", stderr: "pipe" });
   const output = proc.stdout.toString() + proc.stderr.toString();
   if (proc.exitCode !== 0 || /error|failed/i.test(output)) {
     console.error(output);
     throw new Error(`bun build ${target ?? "native"} failed`);
   }
-  if (!target) smokeTest(outfile);
+  if (!target && entry === "login.ts") smokeTest(outfile);
 }
 
 /** The native binary must start and report the version it was built with. */

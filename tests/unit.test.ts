@@ -8,30 +8,31 @@ import { KEY40, KEY_V1 } from "./helpers";
 
 describe("command line", () => {
   const parse = (...argv: string[]) => parseCommandLine(argv);
-  test("a KEY and the defaults", () => {
-    expect(parse(KEY40)).toMatchObject({ command: "login", key: KEY40, cloud: false, verify: false, stdin: false, extraKeys: 0 });
+  const expectParse = (...argv: string[]) => expect(parse(...argv)).resolves;
+  test("a KEY and the defaults", async () => {
+    await expectParse(KEY40).toMatchObject({ command: "login", key: KEY40, cloud: false, verify: false, stdin: false, extraKeys: 0 });
   });
-  test("a leading `login` is skipped, `status` and `logout` are commands", () => {
-    expect(parse("login", KEY40)).toMatchObject({ command: "login", key: KEY40 });
-    expect(parse("status", "--verify")).toMatchObject({ command: "status", verify: true, key: undefined });
-    expect(parse("--host", "http://x", "logout")).toMatchObject({ command: "logout", host: "http://x" });
+  test("a leading `login` is skipped, `status` and `logout` are commands", async () => {
+    await expectParse("login", KEY40).toMatchObject({ command: "login", key: KEY40 });
+    await expectParse("status", "--verify").toMatchObject({ command: "status", verify: true, key: undefined });
+    await expectParse("--host", "http://x", "logout").toMatchObject({ command: "logout", host: "http://x" });
   });
-  test("--base-url is --host, in both spellings", () => {
-    expect(parse("--base-url", "http://a:1")).toMatchObject({ host: "http://a:1" });
-    expect(parse("--host=http://b")).toMatchObject({ host: "http://b" });
+  test("--base-url is --host, in both spellings", async () => {
+    await expectParse("--base-url", "http://a:1").toMatchObject({ host: "http://a:1" });
+    await expectParse("--host=http://b").toMatchObject({ host: "http://b" });
   });
-  test("--no-verify and extra keys", () => {
-    expect(parse("--verify", "--no-verify")).toMatchObject({ verify: false });
-    expect(parse("a", "b", "c")).toMatchObject({ key: "a", extraKeys: 2 });
+  test("--no-verify and extra keys", async () => {
+    await expectParse("--verify", "--no-verify").toMatchObject({ verify: false });
+    await expectParse("a", "b", "c").toMatchObject({ key: "a", extraKeys: 2 });
   });
-  test("`-` and --stdin read stdin", () => {
-    expect(parse("-")).toMatchObject({ stdin: true, key: "-" });
-    expect(parse("--stdin")).toMatchObject({ stdin: true, key: undefined });
+  test("`-` and --stdin read stdin", async () => {
+    await expectParse("-").toMatchObject({ stdin: true, key: "-" });
+    await expectParse("--stdin").toMatchObject({ stdin: true, key: undefined });
   });
-  test("help and version", () => {
-    expect(parse("--help")).toBe("help");
-    expect(parse("-h")).toBe("help");
-    expect(parse("-v")).toBe("version");
+  test("help and version", async () => {
+    await expectParse("--help").toBe("help");
+    await expectParse("-h").toBe("help");
+    await expectParse("-v").toBe("version");
   });
   test.each([
     [["--bogus"], /Unknown option --bogus/],
@@ -43,9 +44,9 @@ describe("command line", () => {
     [["--stdin", KEY40], /--stdin together with a KEY/],
     [["status", KEY40], /takes no KEY/],
     [["--no-host", "x"], /Unknown option --no-host/],
-  ])("usage error: %p", (argv, message) => {
-    expect(() => parseCommandLine(argv)).toThrow(UsageError);
-    expect(() => parseCommandLine(argv)).toThrow(message);
+  ])("usage error: %p", async (argv, message) => {
+    await expect(parseCommandLine(argv)).rejects.toThrow(UsageError);
+    await expect(parseCommandLine(argv)).rejects.toThrow(message);
   });
 });
 
@@ -107,9 +108,10 @@ describe("API key format", () => {
     expect(maskKey("abc")).toBe("…");
   });
   test("the first source with a key wins", () => {
-    const c = (source: string, key: string) => ({ source, key, label: source });
-    expect(firstCredential([null, c("a", ""), c("b", "k"), c("c", "k2")])?.source).toBe("b");
-    expect(firstCredential([null, undefined])).toBeNull();
+    const c = (source: string, key: string) => () => ({ source, key, label: source });
+    const never = () => { throw new Error("looked past the winner"); };
+    expect(firstCredential([() => null, c("a", ""), c("b", "k"), never])?.source).toBe("b");
+    expect(firstCredential([() => null, () => undefined])).toBeNull();
   });
 });
 
