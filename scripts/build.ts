@@ -22,7 +22,7 @@ export function build(outfile: string, target?: string, entry = "login.ts"): voi
 }
 
 /** The native binary must start and report the version it was built with. */
-function smokeTest(binary: string): void {
+export function smokeTest(binary: string): void {
   const proc = Bun.spawnSync([binary, "--version"], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH } });
   const version = proc.stdout.toString().trim();
   if (proc.exitCode !== 0 || version !== pkg.version) {
