@@ -23,27 +23,26 @@ export type Command = "login" | "status" | "logout";
 export interface Options {
   command: Command;
   key?: string; // an explicit KEY argument; "-" means stdin
-  extraKeys: number;
-  stdin: boolean;
-  cloud: boolean;
   host?: string;
-  relogin: boolean;
-  verify: boolean;
-  json: boolean;
-  anonymously: boolean;
+  extraKeys: number;
+  stdin: boolean; cloud: boolean; relogin: boolean; verify: boolean; json: boolean; anonymously: boolean;
 }
 export type Env = Record<string, string | undefined>;
 /** Where a key came from: "argument", "stdin", "prompt", "WANDB_API_KEY", or a file's path. */
 export interface Credential { key: string; source: string; label: string }
 export interface Viewer { username: string; entity: string; teams: string[] }
+/** A settings file as read: its `[default]` values (empty when missing or malformed). */
+export interface Settings { path: string; exists: boolean; values: Record<string, string> }
+/** What a login did, as `--json` prints it. */
+export interface Outcome {
+  host: string; machine: string; source: string | null; stored: boolean; netrc: string;
+  verified: boolean; username: string | null; entity: string | null; teams: string[] | null;
+}
 export interface NetrcEntry {
   kind: "machine" | "default";
-  name: string;
-  login: string;
-  account: string;
-  password: string;
+  name: string; login: string; account: string; password: string;
   start: number; // offset of the `machine`/`default` token
-  end: number; // offset just past the entry's last non-comment token
+  end: number; // offset just past the entry's last login/account/password value
 }
 export interface NetrcParse {
   entries: NetrcEntry[];
@@ -106,9 +105,10 @@ export async function parseCommandLine(argv: string[]): Promise<Options | "help"
     if (arg === "-h" || arg === "--help") return "help";
     if (arg === "-v" || arg === "--version") return "version";
     if (arg === "-" || !arg.startsWith("-")) { positionals.push(arg); continue; }
-    const [flag, value] = splitFlag(arg);
+    const eq = arg.indexOf("=");
+    const [flag, value] = eq < 0 ? [arg.replace(/^--?/, ""), undefined] : [arg.slice(2, eq), arg.slice(eq + 1)];
     const name = flag.replace(/^no-/, "");
-    const def = (ARGS as ArgsDef)[optionName(name)];
+    const def = (ARGS as ArgsDef)[name === "base-url" ? "host" : name];
     if (!arg.startsWith("--") || !def || def.type === "positional") throw new UsageError(`Unknown option ${arg.split("=")[0]}.`);
     if (def.type === "string") {
       if (flag !== name) throw new UsageError(`Unknown option --${flag}.`);
@@ -143,15 +143,6 @@ export async function parseCommandLine(argv: string[]): Promise<Options | "help"
   };
 }
 
-function splitFlag(arg: string): [string, string | undefined] {
-  const eq = arg.indexOf("=");
-  return eq < 0 ? [arg.replace(/^--?/, ""), undefined] : [arg.slice(2, eq), arg.slice(eq + 1)];
-}
-
-function optionName(flag: string): string {
-  return flag === "base-url" ? "host" : flag;
-}
-
 // --- host ---
 
 /** Checks a server URL and drops trailing slashes; the wandb.ai rules are upstream's. */
@@ -167,6 +158,17 @@ export function normalizeHost(raw: string): string {
   }
   if (/^http:/i.test(url) && hostname === "api.wandb.ai") throw new LoginError(`http is not secure, please use ${CLOUD_URL}`);
   return url;
+}
+
+/** The host and where it came from: flag, WANDB_BASE_URL, a settings file, or the default. */
+export function resolveHost(opts: Pick<Options, "cloud" | "host">, env: Env, settings: Settings[]): { url: string; origin: string } {
+  const fromSettings = settings.findLast((s) => s.values.base_url);
+  const [raw, origin] = opts.cloud ? [CLOUD_URL, "--cloud"]
+    : opts.host !== undefined ? [opts.host, "--host"]
+    : env.WANDB_BASE_URL ? [env.WANDB_BASE_URL, "WANDB_BASE_URL"]
+    : fromSettings ? [fromSettings.values.base_url, `settings file ${fromSettings.path}`]
+    : [CLOUD_URL, "default"];
+  return { url: normalizeHost(raw), origin };
 }
 
 /** The netrc machine name: the URL's authority exactly as written, like Python's urlsplit().netloc. */
@@ -200,12 +202,18 @@ export function maskKey(key: string): string {
   return key.length - prefix.length >= 20 ? `${prefix}…${key.slice(-4)}` : `${prefix}…`;
 }
 
+/** The HTTP Basic credentials W&B expects: user `api`, the key as password. */
+export const basicAuth = (key: string) => `Basic ${Buffer.from(`api:${key}`).toString("base64")}`;
+
+/** Text with every known key (and its Basic-auth form) masked: the last guard before output. */
+export function maskSecrets(text: string, secrets: Iterable<string>): string {
+  for (const key of secrets) if (key) text = text.replaceAll(key, maskKey(key)).replaceAll(basicAuth(key), "Basic …");
+  return text;
+}
+
 /** The first source that holds a key wins; later sources are not even looked at. */
 export function firstCredential(sources: (() => Credential | null | undefined)[]): Credential | null {
-  for (const source of sources) {
-    const found = source();
-    if (found?.key) return found;
-  }
+  for (const source of sources) { const found = source(); if (found?.key) return found; }
   return null;
 }
 
@@ -476,11 +484,7 @@ export async function verifyKey(host: string, key: string, env: Env, fetchImpl: 
   try {
     response = await fetchImpl(`${host}/graphql`, {
       method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Authorization: `Basic ${Buffer.from(`api:${key}`).toString("base64")}`,
-        "User-Agent": `wandb-login/${VERSION}`,
-      },
+      headers: { "Content-Type": "application/json", Authorization: basicAuth(key), "User-Agent": `wandb-login/${VERSION}` },
       body: JSON.stringify({ query: VIEWER_QUERY }),
       signal: AbortSignal.timeout(seconds * 1000),
       verbose: false, // BUN_CONFIG_VERBOSE_FETCH would print the Authorization header
@@ -622,13 +626,8 @@ function isAlive(pid: number): boolean {
 
 /** Everything the program takes from the world, so tests can give their own. */
 export interface World {
-  env: Env;
-  cwd: string;
-  home: string | null;
-  platform: NodeJS.Platform;
-  stdinIsTTY: boolean;
-  stderrIsTTY: boolean;
-  fetch: typeof fetch;
+  env: Env; cwd: string; home: string | null; platform: NodeJS.Platform;
+  stdinIsTTY: boolean; stderrIsTTY: boolean; fetch: typeof fetch;
 }
 
 /** node:tty costs milliseconds to load (and process.stdin starts a stream): ask it only about a likely terminal. */
@@ -650,6 +649,7 @@ export function realWorld(): World {
   return { env, cwd: process.cwd(), home, platform: process.platform, stdinIsTTY: isTerminal(0), stderrIsTTY: isTerminal(2), fetch };
 }
 
+const octal = (mode: number) => mode.toString(8).padStart(4, "0");
 const expandHome = (p: string, home: string | null) => (home && /^~(\/|$)/.test(p) ? home + p.slice(1) : p);
 
 /** NETRC, else ~/.netrc or ~/_netrc if one exists, else the platform's default. */
@@ -669,8 +669,6 @@ export function settingsPaths(world: World): { system: string | null; workspace:
   return { system: configDir ? join(configDir, "settings") : null, workspace: join(root, workspaceDir, "settings") };
 }
 
-interface Settings { path: string; exists: boolean; values: Record<string, string> }
-
 function readSettings(world: World, log: Log): Settings[] {
   const { system, workspace } = settingsPaths(world);
   return [system, workspace].filter((p): p is string => !!p).map((path) => {
@@ -682,19 +680,8 @@ function readSettings(world: World, log: Log): Settings[] {
   });
 }
 
-/** The host and where it came from: flag, WANDB_BASE_URL, a settings file, or the default. */
-export function resolveHost(opts: Pick<Options, "cloud" | "host">, env: Env, settings: Settings[]): { url: string; origin: string } {
-  const fromSettings = settings.findLast((s) => s.values.base_url);
-  const [raw, origin] = opts.cloud ? [CLOUD_URL, "--cloud"]
-    : opts.host !== undefined ? [opts.host, "--host"]
-    : env.WANDB_BASE_URL ? [env.WANDB_BASE_URL, "WANDB_BASE_URL"]
-    : fromSettings ? [fromSettings.values.base_url, `settings file ${fromSettings.path}`]
-    : [CLOUD_URL, "default"];
-  return { url: normalizeHost(raw), origin };
-}
-
 /** A stored key for the host, in login's order: WANDB_API_KEY, settings api_key, netrc. */
-function storedCredential(world: World, settings: Settings[], netrc: string, machine: string, log: Log): Credential | null {
+function storedCredential({ world, settings, netrc, machine, log, secrets }: Context): Credential | null {
   const fromNetrc = (): Credential | null => {
     let text: string | null = null;
     try { text = readText(netrc); } catch (e) { log.warn(`${(e as Error).message} Ignoring it.`); }
@@ -708,7 +695,9 @@ function storedCredential(world: World, settings: Settings[], netrc: string, mac
     return s && { key: s.values.api_key, source: s.path, label: `settings file ${s.path}` };
   };
   const key = world.env.WANDB_API_KEY;
-  return firstCredential([() => (key ? { key, source: "WANDB_API_KEY", label: "WANDB_API_KEY" } : null), fromSettings, fromNetrc]);
+  const found = firstCredential([() => (key ? { key, source: "WANDB_API_KEY", label: "WANDB_API_KEY" } : null), fromSettings, fromNetrc]);
+  if (found) secrets.add(found.key);
+  return found;
 }
 
 // --- edges: terminal and stdin ---
@@ -760,10 +749,7 @@ function writeStderr(text: string): void {
 export function createLog(color: boolean, secrets: Set<string>) {
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const labels: Record<string, string> = { warn: paint("33", "WARNING "), error: paint("31", "ERROR ") };
-  const line = (type: string, text: string) => {
-    for (const s of secrets) if (s) text = text.replaceAll(s, maskKey(s));
-    return `${paint("34;1", "wandb")}: ${labels[type] ?? ""}${text}`;
-  };
+  const line = (type: string, text: string) => `${paint("34;1", "wandb")}: ${labels[type] ?? ""}${maskSecrets(text, secrets)}`;
   const reporter = { log: (entry: LogObject) => writeStderr(line(entry.type, entry.args.map(String).join(" ")) + "\n") };
   return Object.assign(createConsola({ reporters: [reporter], level: 3 }), {
     ask: (text: string) => writeStderr(line("info", text)),
@@ -772,16 +758,10 @@ export function createLog(color: boolean, secrets: Set<string>) {
 
 // --- the command ---
 
-export interface Outcome {
-  host: string;
-  machine: string;
-  source: string | null;
-  stored: boolean;
-  netrc: string;
-  verified: boolean;
-  username: string | null;
-  entity: string | null;
-  teams: string[] | null;
+/** One run's inputs and what it found out about them, shared by login, status and logout. */
+interface Context {
+  opts: Options; world: World; log: Log; secrets: Set<string>;
+  settings: Settings[]; host: string; origin: string; machine: string; netrc: string;
 }
 
 /** Runs one command; returns the JSON outcome. Throws UsageError/LoginError on failure. */
@@ -790,38 +770,39 @@ export async function run(opts: Options, world: World, log: Log, secrets: Set<st
   if (opts.extraKeys) log.warn(`Only the first API key is used; ignoring ${opts.extraKeys} more.`);
   const settings = readSettings(world, log);
   const { url: host, origin } = resolveHost(opts, world.env, settings);
-  const machine = machineName(host);
-  const netrc = netrcPath(world);
-  if (opts.command === "logout") return logout(world, settings, host, machine, netrc, log, secrets);
+  const ctx: Context = { opts, world, log, secrets, settings, host, origin, machine: machineName(host), netrc: netrcPath(world) };
+  return opts.command === "logout" ? logout(ctx) : opts.command === "status" ? status(ctx) : login(ctx);
+}
 
-  const found = opts.relogin || opts.key !== undefined || opts.stdin ? null : storedCredential(world, settings, netrc, machine, log);
-  if (found) secrets.add(found.key);
-  if (opts.command === "status") return status(opts, world, settings, host, origin, machine, netrc, found, log);
+async function login(ctx: Context): Promise<Outcome> {
+  const { opts, world, log, host, machine, netrc } = ctx;
   const outcome: Outcome = { host, machine, source: null, stored: false, netrc, verified: false, username: null, entity: null, teams: null };
-
-  if (found) {
-    const problem = checkApiKey(found.key);
-    if (problem) throw new LoginError(`${found.label} invalid: ${problem}`);
+  const found = opts.relogin || opts.key !== undefined || opts.stdin ? null : storedCredential(ctx);
+  if (found) { // checked, reported, never written again
+    checkStored(found);
     outcome.source = found.source;
     if (opts.verify) return reportVerified(outcome, await verifyKey(host, found.key, world.env, world.fetch), found.label, log);
     log.info(`W&B API key is configured (from ${found.label}). ${RELOGIN_HINT}`);
-    return { ...outcome };
+    return outcome;
   }
-
-  const { key, source, viewer } = await obtainKey(opts, world, host, log, secrets);
+  const { key, source, viewer } = await obtainKey(ctx);
   Object.assign(outcome, { source, stored: true });
   writeNetrcKey(netrc, machine, key, log);
   if (opts.host !== undefined || opts.cloud) writeHostSettings(world, host, log);
-  if (world.env.WANDB_API_KEY && world.env.WANDB_API_KEY !== key) {
-    log.warn(`WANDB_API_KEY is set, and takes precedence over the key stored in ${netrc}.`);
-  }
+  if (world.env.WANDB_API_KEY && world.env.WANDB_API_KEY !== key) log.warn(`WANDB_API_KEY is set, and takes precedence over the key stored in ${netrc}.`);
   if (viewer) return reportVerified(outcome, viewer, source, log);
   log.success(`Stored the API key ${maskKey(key)} for ${host}.`);
-  return { ...outcome };
+  return outcome;
+}
+
+/** A stored key must have a valid format too; the error names where it came from. */
+function checkStored(found: Credential, details?: Record<string, unknown>): void {
+  const problem = checkApiKey(found.key);
+  if (problem) throw new LoginError(`${found.label} invalid: ${problem}`, 1, details);
 }
 
 /** An explicit, piped or prompted key, format-checked and (with --verify) accepted by the server. */
-async function obtainKey(opts: Options, world: World, host: string, log: Log, secrets: Set<string>): Promise<{ key: string; source: string; viewer?: Viewer }> {
+async function obtainKey({ opts, world, host, log, secrets }: Context): Promise<{ key: string; source: string; viewer?: Viewer }> {
   const check = async (key: string) => {
     secrets.add(key);
     const problem = checkApiKey(key);
@@ -857,7 +838,7 @@ function writeNetrcKey(netrc: string, machine: string, key: string, log: Log): v
   if (!fs.existsSync(netrc)) log.info("No netrc file found, creating one.");
   log.info(`Appending key for ${machine} to your netrc file: ${netrc}`);
   const { loosened } = updateFileLocked(netrc, (old) => updateNetrc(old ?? "", machine, key));
-  if (loosened) log.info(`Tightened the permissions of ${netrc} from ${loosened.toString(8).padStart(4, "0")} to 0600.`);
+  if (loosened) log.info(`Tightened the permissions of ${netrc} from ${octal(loosened)} to 0600.`);
 }
 
 /** After a login with --host/--cloud, the system settings name that host; the workspace's no longer overrides it. */
@@ -877,7 +858,7 @@ function writeHostSettings(world: World, host: string, log: Log): void {
   }
 }
 
-function reportVerified(outcome: Outcome, viewer: Viewer, label: string, log: Log): Record<string, unknown> {
+function reportVerified<T extends { host: string }>(outcome: T, viewer: Viewer, label: string, log: Log) {
   const who = viewer.entity && viewer.entity !== viewer.username ? `${viewer.username} (${viewer.entity})` : viewer.username;
   log.success(`Currently logged in as: ${who} to ${outcome.host}. ${RELOGIN_HINT}`);
   log.info(`Credentials from: ${label}`);
@@ -886,38 +867,38 @@ function reportVerified(outcome: Outcome, viewer: Viewer, label: string, log: Lo
   return { ...outcome, verified: true, username: viewer.username, entity: viewer.entity, teams: viewer.teams };
 }
 
-async function status(opts: Options, world: World, settings: Settings[], host: string, origin: string, machine: string, netrc: string, found: Credential | null, log: Log) {
+async function status(ctx: Context): Promise<Record<string, unknown>> {
+  const { opts, world, settings, host, origin, machine, netrc, log } = ctx;
+  const found = storedCredential(ctx);
   let mode: number | null = null;
   try { mode = fs.statSync(netrc).mode & 0o777; } catch { /* no netrc file */ }
   log.info(`Host: ${host} (from ${origin})`);
   for (const s of settings) log.info(`Settings file: ${s.path}${s.exists ? "" : " (not found)"}`);
-  log.info(`Netrc file: ${netrc}${mode === null ? " (not found)" : ` (mode ${mode.toString(8).padStart(4, "0")}${mode & 0o077 ? `, readable by others: run chmod 600 ${netrc}` : ""})`}`);
-  const result: Record<string, unknown> = {
+  log.info(`Netrc file: ${netrc}${mode === null ? " (not found)" : ` (mode ${octal(mode)}${mode & 0o077 ? `, readable by others: run chmod 600 ${netrc}` : ""})`}`);
+  const result = {
     host, hostSource: origin, machine, settings: settings.map(({ path, exists }) => ({ path, exists })),
-    netrc: { path: netrc, exists: mode !== null, mode: mode === null ? null : mode.toString(8).padStart(4, "0"), safe: mode === null || !(mode & 0o077) },
+    netrc: { path: netrc, exists: mode !== null, mode: mode === null ? null : octal(mode), safe: mode === null || !(mode & 0o077) },
     source: found?.source ?? null, key: found ? maskKey(found.key) : null, configured: !!found, verified: false, username: null, entity: null, teams: null,
   };
   if (!found) throw new LoginError(`No API key configured for ${host}. Run wandb-login to store one.`, 1, result);
-  const problem = checkApiKey(found.key);
-  if (problem) throw new LoginError(`${found.label} invalid: ${problem}`, 1, result);
+  checkStored(found, result);
   log.info(`API key: ${maskKey(found.key)} from ${found.label}`);
   if (!opts.verify) return result;
   const viewer = await verifyKey(host, found.key, world.env, world.fetch);
-  return reportVerified(result as unknown as Outcome, viewer, found.label, log);
+  return reportVerified(result, viewer, found.label, log);
 }
 
-function logout(world: World, settings: Settings[], host: string, machine: string, netrc: string, log: Log, secrets: Set<string>) {
+function logout(ctx: Context): Record<string, unknown> {
+  const { host, machine, netrc, log } = ctx;
   let removed = 0;
-  if (fs.existsSync(netrc)) {
-    updateFileLocked(netrc, (old) => {
-      const result = removeNetrcEntry(old ?? "", machine);
-      removed = result.removed;
-      return removed ? result.text : null;
-    });
-  }
+  updateFileLocked(netrc, (old) => {
+    const result = removeNetrcEntry(old ?? "", machine);
+    removed = result.removed;
+    return removed ? result.text : null;
+  });
   log.info(removed ? `Removed the key for ${machine} from ${netrc}.` : `No key for ${machine} in ${netrc}; nothing to remove.`);
-  const still = storedCredential(world, settings, netrc, machine, log);
-  if (still) { secrets.add(still.key); log.warn(`A key for ${host} is still configured by ${still.label}.`); }
+  const still = storedCredential(ctx);
+  if (still) log.warn(`A key for ${host} is still configured by ${still.label}.`);
   return { host, machine, netrc, removed: removed > 0, source: still?.source ?? null };
 }
 
@@ -927,7 +908,7 @@ export async function main(argv: string[], world: World): Promise<number> {
   const secrets = new Set<string>();
   const json = argv.includes("--json");
   const log = createLog(world.stderrIsTTY && !world.env.NO_COLOR && world.env.TERM !== "dumb", secrets);
-  const mask = (s: string) => [...secrets].reduce((t, k) => (k ? t.replaceAll(k, maskKey(k)) : t), s);
+  const mask = (s: string) => maskSecrets(s, secrets);
   try {
     const parsed = await parseCommandLine(argv);
     if (parsed === "help") { console.log(HELP); return 0; }
