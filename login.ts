@@ -29,7 +29,7 @@ export interface Options {
 }
 export type Env = Record<string, string | undefined>;
 /** Where a key came from: "argument", "stdin", "prompt", "WANDB_API_KEY", or a file's path. */
-export interface Credential { key: string; source: string; label: string }
+export interface Credential { key: string; source: string; label: string } // label: how errors name the source
 export interface Viewer { username: string; entity: string; teams: string[] }
 /** A settings file as read: its `[default]` values (empty when missing or malformed). */
 export interface Settings { path: string; exists: boolean; values: Record<string, string> }
@@ -781,8 +781,8 @@ async function login(ctx: Context): Promise<Outcome> {
   if (found) { // checked, reported, never written again
     checkStored(found);
     outcome.source = found.source;
-    if (opts.verify) return reportVerified(outcome, await verifyKey(host, found.key, world.env, world.fetch), found.label, log);
-    log.info(`W&B API key is configured (from ${found.label}). ${RELOGIN_HINT}`);
+    if (opts.verify) return reportVerified(outcome, await verifyKey(host, found.key, world.env, world.fetch), found.source, log);
+    log.info(`W&B API key is configured (from ${found.source}). ${RELOGIN_HINT}`);
     return outcome;
   }
   const { key, source, viewer } = await obtainKey(ctx);
@@ -858,10 +858,10 @@ function writeHostSettings(world: World, host: string, log: Log): void {
   }
 }
 
-function reportVerified<T extends { host: string }>(outcome: T, viewer: Viewer, label: string, log: Log) {
+function reportVerified<T extends { host: string }>(outcome: T, viewer: Viewer, source: string, log: Log) {
   const who = viewer.entity && viewer.entity !== viewer.username ? `${viewer.username} (${viewer.entity})` : viewer.username;
   log.success(`Currently logged in as: ${who} to ${outcome.host}. ${RELOGIN_HINT}`);
-  log.info(`Credentials from: ${label}`);
+  log.info(`Credentials from: ${source}`);
   const others = viewer.teams.filter((t) => t !== viewer.entity);
   log.info(`Default team: ${viewer.entity}${others.length ? ` (other teams: ${others.join(", ")})` : ""}`);
   return { ...outcome, verified: true, username: viewer.username, entity: viewer.entity, teams: viewer.teams };
@@ -882,10 +882,10 @@ async function status(ctx: Context): Promise<Record<string, unknown>> {
   };
   if (!found) throw new LoginError(`No API key configured for ${host}. Run wandb-login to store one.`, 1, result);
   checkStored(found, result);
-  log.info(`API key: ${maskKey(found.key)} from ${found.label}`);
+  log.info(`API key: ${maskKey(found.key)} from ${found.source}`);
   if (!opts.verify) return result;
   const viewer = await verifyKey(host, found.key, world.env, world.fetch);
-  return reportVerified(result, viewer, found.label, log);
+  return reportVerified(result, viewer, found.source, log);
 }
 
 function logout(ctx: Context): Record<string, unknown> {
@@ -898,7 +898,7 @@ function logout(ctx: Context): Record<string, unknown> {
   });
   log.info(removed ? `Removed the key for ${machine} from ${netrc}.` : `No key for ${machine} in ${netrc}; nothing to remove.`);
   const still = storedCredential(ctx);
-  if (still) log.warn(`A key for ${host} is still configured by ${still.label}.`);
+  if (still) log.warn(`A key for ${host} is still supplied by ${still.source}.`);
   return { host, machine, netrc, removed: removed > 0, source: still?.source ?? null };
 }
 

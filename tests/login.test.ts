@@ -55,7 +55,7 @@ describe("storing a key", () => {
     // The next run, with no flag, logs in to the same host.
     const again = runCli([], { home });
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain(`W&B API key is configured (from netrc file ${join(home, ".netrc")})`);
+    expect(again.stderr).toContain(`W&B API key is configured (from ${join(home, ".netrc")})`);
   });
 
   test("--cloud removes base_url and anonymous, keeping other settings; workspace base_url goes too", () => {
@@ -139,13 +139,13 @@ describe("finding stored credentials", () => {
     writeFileSync(join(home, ".netrc"), entry("api.wandb.ai", KEY_V1));
     const r = runCli([], { home });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`(from settings file ${join(home, "wandb", "settings")})`);
+    expect(r.stderr).toContain(`(from ${join(home, "wandb", "settings")})`);
   });
 
   test("netrc comes last; a malformed stored key names its source", () => {
     const home = tempDir();
     writeFileSync(join(home, ".netrc"), entry("api.wandb.ai", KEY40));
-    expect(runCli([], { home }).stderr).toContain(`(from netrc file ${join(home, ".netrc")})`);
+    expect(runCli([], { home }).stderr).toContain(`(from ${join(home, ".netrc")})`);
     const bad = runCli([], { home, env: { WANDB_API_KEY: "tooshort" } });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("WANDB_API_KEY invalid: API key must have 40+ characters, has 8.");

@@ -34,7 +34,7 @@ describe("status", () => {
     const before = snapshot(home);
     const r = runCli(["status"], { home });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`API key: wandb_v1_…${KEY_V1.slice(-4)} from netrc file ${join(home, ".netrc")}`);
+    expect(r.stderr).toContain(`API key: wandb_v1_…${KEY_V1.slice(-4)} from ${join(home, ".netrc")}`);
     expect(r.stderr).toContain("mode 0644, readable by others");
     expect(leaks(r.stderr + r.stdout, KEY_V1)).toBe(false);
     expect(snapshot(home)).toBe(before);
@@ -113,11 +113,11 @@ describe("logout", () => {
     writeFileSync(join(home, ".netrc"), entry("api.wandb.ai", KEY40));
     const env = runCli(["logout", "--json"], { home, env: { WANDB_API_KEY: KEY_V1 } });
     expect(env.code).toBe(0);
-    expect(env.stderr).toContain("still configured by WANDB_API_KEY");
+    expect(env.stderr).toContain("still supplied by WANDB_API_KEY");
     expect(JSON.parse(env.stdout)).toMatchObject({ removed: true, source: "WANDB_API_KEY" });
     mkdirSync(join(home, "wandb"));
     writeFileSync(join(home, "wandb", "settings"), `[default]\napi_key = ${KEY40}\n`);
-    expect(runCli(["logout"], { home }).stderr).toContain(`still configured by settings file ${join(home, "wandb", "settings")}`);
+    expect(runCli(["logout"], { home }).stderr).toContain(`still supplied by ${join(home, "wandb", "settings")}`);
   });
 
   test("login, logout, login again round-trips through the same writer", () => {

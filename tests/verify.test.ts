@@ -53,7 +53,7 @@ describe("--verify", () => {
     writeFileSync(join(home, ".netrc"), entry(`127.0.0.1:${api.port}`, KEY40));
     const r = await runCliAsync(["--verify", "--host", api.url], { home });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`Credentials from: netrc file ${join(home, ".netrc")}`);
+    expect(r.stderr).toContain(`Credentials from: ${join(home, ".netrc")}`);
   });
 
   test("a refused key: exit 1, 'Invalid API key for <host>', no file changed", async () => {
