@@ -303,8 +303,16 @@ export function parseNetrc(text: string): NetrcParse {
 export function netrcLookup(text: string, machine: string): { entry?: NetrcEntry; error?: string } {
   const parsed = parseNetrc(text);
   if (parsed.error) return { error: parsed.error };
-  const hits = parsed.entries.slice(0, parsed.visible).filter((e) => e.kind === "machine" && e.name === toBytes(machine));
+  const hits = parsed.entries.slice(0, parsed.visible).filter(entryFor(machine));
   return { entry: hits.at(-1) }; // later entries overwrite earlier ones in Python's dict
+}
+
+const entryFor = (machine: string) => (e: NetrcEntry) => e.kind === "machine" && e.name === toBytes(machine);
+
+/** Where an insertion or removal at `at` begins: the line's start, when only blanks come before it. */
+function lineStartBefore(text: string, at: number): number {
+  const lineStart = text.lastIndexOf("\n", at - 1) + 1;
+  return /^[ \t]*$/.test(text.slice(lineStart, at)) ? lineStart : at;
 }
 
 /** A netrc token, quoted the way the format allows when it has to be. */
@@ -314,14 +322,12 @@ function netrcToken(value: string): string {
 
 /** Removes every entry for `machine`, and the lines they stood on; every other byte stays. */
 export function removeNetrcEntry(text: string, machine: string, parsed = parseNetrc(text)): { text: string; removed: number } {
-  const ours = parsed.entries.filter((e) => e.kind === "machine" && e.name === toBytes(machine));
+  const ours = parsed.entries.filter(entryFor(machine));
   for (const e of ours.reverse()) {
-    let start = e.start, end = e.end;
-    const lineStart = text.lastIndexOf("\n", start - 1) + 1;
-    if (/^[ \t]*$/.test(text.slice(lineStart, start))) start = lineStart;
-    const rest = /^[ \t]*(\r?\n|\r|$)/.exec(text.slice(end));
-    end = rest ? end + rest[0].length : end + /^[ \t]*/.exec(text.slice(end))![0].length;
-    text = text.slice(0, start) + text.slice(end);
+    const rest = /[ \t]*(\r?\n|\r)?/y; // the blanks and line end after it go too
+    rest.lastIndex = e.end;
+    const end = e.end + rest.exec(text)![0].length;
+    text = text.slice(0, lineStartBefore(text, e.start)) + text.slice(end);
   }
   return { text, removed: ours.length };
 }
@@ -338,11 +344,7 @@ export function updateNetrc(text: string, machine: string, key: string): string 
   const parsed = removed ? parseNetrc(base) : original;
   const eol = /\r\n/.test(base) ? "\r\n" : "\n";
   const entry = toBytes([`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol));
-  const insertAt = (at: number) => {
-    const lineStart = base.lastIndexOf("\n", at - 1) + 1;
-    const start = /^[ \t]*$/.test(base.slice(lineStart, at)) ? lineStart : at;
-    return base.slice(0, start) + entry + base.slice(start);
-  };
+  const insertAt = (at: number) => base.slice(0, lineStartBefore(base, at)) + entry + base.slice(lineStartBefore(base, at));
   const defaultEntry = parsed.entries.find((e) => e.kind === "default");
   const sep = (base && !/[\r\n]$/.test(base) ? eol : "") + (parsed.openAtEof ? eol : ""); // a macdef body ends at a blank line
   const candidates = [
@@ -355,8 +357,8 @@ export function updateNetrc(text: string, machine: string, key: string): string 
   for (const candidate of candidates) {
     const out = candidate();
     const after = parseNetrc(out);
-    const ours = after.entries.filter((e) => e.name === toBytes(machine));
-    const rest = after.entries.filter((e) => e.name !== toBytes(machine)).map(fields).join("\n");
+    const ours = after.entries.filter(entryFor(machine));
+    const rest = after.entries.filter((e) => !entryFor(machine)(e)).map(fields).join("\n");
     const fresh = ours.length === 1 && out.slice(ours[0].start, ours[0].end) === entry.trimEnd() // nothing after it joined it
       && fields(ours[0]) === ["machine", toBytes(machine), "user", "", toBytes(key)].join("\0");
     if (fresh && rest === others && (parsed.error || !after.error)) return out;
