@@ -121,7 +121,7 @@ export async function parseCommandLine(argv: string[]): Promise<Options | "help"
   }
   // citty costs ≈1 ms to load and ≈8 MB to run (scule, node:util): load it only when there are options.
   const hasOptions = argv.some((a) => a.startsWith("-") && a !== "-");
-  const args: Partial<Record<keyof typeof ARGS, unknown>> = hasOptions ? (await import("citty")).parseArgs(argv, ARGS) : {};
+  const args: Record<string, unknown> = hasOptions ? (await import("citty")).parseArgs(argv, ARGS) : {};
   let command: Command = "login";
   if (positionals[0] === "login" || positionals[0] === "status" || positionals[0] === "logout") {
     command = positionals.shift() as Command;
@@ -767,7 +767,7 @@ interface Context {
 }
 
 /** Runs one command; returns the JSON outcome. Throws UsageError/LoginError on failure. */
-export async function run(opts: Options, world: World, log: Log, secrets: Set<string>): Promise<Record<string, unknown>> {
+export async function run(opts: Options, world: World, log: Log, secrets: Set<string>): Promise<object> {
   if (opts.anonymously) log.warn("--anonymously has no effect and is deprecated.");
   if (opts.extraKeys) log.warn(`Only the first API key is used; ignoring ${opts.extraKeys} more.`);
   const settings = readSettings(world, log);

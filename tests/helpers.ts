@@ -88,7 +88,9 @@ export function fakeApi(opts: { viewers?: Record<string, unknown>; answer?: (req
     idleTimeout: 0,
     async fetch(req) {
       const body = await req.text();
-      seen.push({ method: req.method, url: req.url, headers: Object.fromEntries(req.headers), body });
+      const headers: Record<string, string> = {};
+      req.headers.forEach((value, name) => { headers[name] = value; });
+      seen.push({ method: req.method, url: req.url, headers, body });
       const custom = await opts.answer?.(req);
       if (custom) return custom;
       const auth = req.headers.get("authorization") ?? "";
