@@ -1,8 +1,9 @@
 // Unit tests of login.ts's pure functions.
 import { describe, expect, test } from "bun:test";
 import {
-  appUrl, checkApiKey, CLOUD_URL, firstCredential, LoginError, machineName, maskKey, netrcLookup, normalizeHost,
-  parseCommandLine, parseNetrc, parseSettings, removeNetrcEntry, resolveHost, updateNetrc, updateSettings, UsageError,
+  appUrl, basicAuth, checkApiKey, CLOUD_URL, describeFetchError, firstCredential, InvalidKeyError, LoginError, machineName, maskKey,
+  maskSecrets, netrcLookup, normalizeHost, parseCommandLine, parseNetrc, parseSettings, proxyFor, removeNetrcEntry, resolveHost,
+  updateNetrc, updateSettings, UsageError, verifyKey,
 } from "../login";
 import { KEY40, KEY_V1 } from "./helpers";
 
@@ -217,5 +218,54 @@ describe("settings files", () => {
   });
   test("LoginError carries an exit code", () => {
     expect(new LoginError("x", 130).code).toBe(130);
+  });
+});
+
+describe("verification, with a fake fetch", () => {
+  const viewer = { username: "alice", entity: "acme", teams: { edges: [{ node: { name: "acme" } }, { node: { name: "ml" } }] } };
+  const fakeFetch = (answer: () => Response | Promise<Response>) => (async () => answer()) as unknown as typeof fetch;
+  test("a non-null viewer is a valid key", async () => {
+    expect(await verifyKey("http://h", KEY40, {}, fakeFetch(() => Response.json({ data: { viewer } })))).toEqual({
+      username: "alice", entity: "acme", teams: ["acme", "ml"],
+    });
+  });
+  test.each([
+    ["401", () => new Response("", { status: 401 }), /^Invalid API key for http:\/\/h\./],
+    ["a null viewer", () => Response.json({ data: { viewer: null } }), /^Invalid API key for http:\/\/h\./],
+    ["502", () => new Response("", { status: 502, statusText: "Bad Gateway" }), /^http:\/\/h answered HTTP 502 Bad Gateway\./],
+    ["HTML", () => new Response("<html>", { headers: { "content-type": "text/html" } }), /did not answer with JSON \(got text\/html\)/],
+  ])("%s is refused with its own message", async (_, answer, message) => {
+    await expect(verifyKey("http://h", KEY40, {}, fakeFetch(answer))).rejects.toThrow(message);
+  });
+  test("only refusals of the key itself are InvalidKeyError (the prompt asks again for those)", async () => {
+    await expect(verifyKey("http://h", KEY40, {}, fakeFetch(() => new Response("", { status: 403 })))).rejects.toBeInstanceOf(InvalidKeyError);
+    await expect(verifyKey("http://h", KEY40, {}, fakeFetch(() => new Response("", { status: 500 })))).rejects.not.toBeInstanceOf(InvalidKeyError);
+  });
+  test.each([
+    [Object.assign(new Error("t"), { name: "TimeoutError" }), "https://h did not answer within 10 seconds (set WANDB_HTTP_TIMEOUT to wait longer)."],
+    [Object.assign(new Error("r"), { code: "ECONNREFUSED" }), "Could not connect to https://h: connection refused. Is the server running?"],
+    [Object.assign(new Error("d"), { code: "ENOTFOUND" }), "Could not connect to https://h: DNS lookup of h failed. Check the host name."],
+    [Object.assign(new Error("c"), { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" }), /TLS certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)\. If the server uses a private CA/],
+  ])("network failure %#: one line naming the host and the cause", (err, message) => {
+    const text = describeFetchError(err, "https://h", {}, 10);
+    if (typeof message === "string") expect(text).toBe(message);
+    else expect(text).toMatch(message);
+  });
+  test("the proxy in use is named, without its password", () => {
+    const err = Object.assign(new Error("r"), { code: "ECONNREFUSED" });
+    expect(describeFetchError(err, "https://h", { HTTPS_PROXY: "http://u:pw@proxy:3128" }, 10)).toContain("via proxy http://proxy:3128");
+  });
+  test("proxy choice follows HTTPS_PROXY/HTTP_PROXY/NO_PROXY, both cases", () => {
+    expect(proxyFor("https://h.example", { https_proxy: "http://p1", HTTP_PROXY: "http://p2" })).toBe("http://p1");
+    expect(proxyFor("http://h.example", { HTTPS_PROXY: "http://p1", http_proxy: "http://p2" })).toBe("http://p2");
+    expect(proxyFor("http://h.example", { HTTP_PROXY: "http://p", NO_PROXY: "xample" })).toBe("http://p"); // suffixes match at dots only
+    expect(proxyFor("http://h.example", { HTTP_PROXY: "http://p", NO_PROXY: "example" })).toBeUndefined();
+    expect(proxyFor("http://a.h.example", { HTTP_PROXY: "http://p", no_proxy: ".h.example" })).toBeUndefined();
+    expect(proxyFor("http://127.0.0.1:8080", { HTTP_PROXY: "http://p", NO_PROXY: "localhost,127.0.0.1" })).toBeUndefined();
+    expect(proxyFor("http://x", { HTTP_PROXY: "http://p", NO_PROXY: "*" })).toBeUndefined();
+  });
+  test("secrets are masked, the key and its Basic-auth form alike", () => {
+    const text = `key ${KEY_V1} header ${basicAuth(KEY_V1)}`;
+    expect(maskSecrets(text, [KEY_V1])).toBe(`key ${maskKey(KEY_V1)} header Basic …`);
   });
 });
