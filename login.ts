@@ -451,8 +451,7 @@ export function proxyFor(url: string, env: Env): string | undefined {
   const host = new URL(url).hostname.toLowerCase();
   const noProxy = (env.NO_PROXY ?? env.no_proxy ?? "").split(",").map((s) => s.trim().toLowerCase().replace(/^\*?\./, ""));
   if (noProxy.some((p) => p === "*" || (p && (host === p.split(":")[0] || host.endsWith("." + p.split(":")[0]))))) return undefined;
-  const https = url.startsWith("https:");
-  return (https ? env.HTTPS_PROXY ?? env.https_proxy : undefined) ?? env.HTTP_PROXY ?? env.http_proxy ?? undefined;
+  return (url.startsWith("https:") ? env.HTTPS_PROXY ?? env.https_proxy : env.HTTP_PROXY ?? env.http_proxy) || undefined;
 }
 
 /** One line naming the host and the cause, for each way a request can fail. */
@@ -471,6 +470,7 @@ export function describeFetchError(err: unknown, host: string, env: Env, timeout
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/i.test(code)) {
     return `Could not connect to ${host}${via}: TLS certificate not trusted (${code}). If the server uses a private CA, set SSL_CERT_FILE, NODE_EXTRA_CA_CERTS or REQUESTS_CA_BUNDLE to its certificate file.`;
   }
+  if (code === "ERR_PROXY_TUNNEL") return `Could not connect to ${host}${via}: the proxy refused to open a tunnel (${code}).`;
   return `Could not connect to ${host}${via}: ${code || e.message || String(err)}.`;
 }
 

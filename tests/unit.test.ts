@@ -257,6 +257,7 @@ describe("verification, with a fake fetch", () => {
   });
   test("proxy choice follows HTTPS_PROXY/HTTP_PROXY/NO_PROXY, both cases", () => {
     expect(proxyFor("https://h.example", { https_proxy: "http://p1", HTTP_PROXY: "http://p2" })).toBe("http://p1");
+    expect(proxyFor("https://h.example", { HTTP_PROXY: "http://p2" })).toBeUndefined(); // as Bun's fetch and Python's requests do
     expect(proxyFor("http://h.example", { HTTPS_PROXY: "http://p1", http_proxy: "http://p2" })).toBe("http://p2");
     expect(proxyFor("http://h.example", { HTTP_PROXY: "http://p", NO_PROXY: "xample" })).toBe("http://p"); // suffixes match at dots only
     expect(proxyFor("http://h.example", { HTTP_PROXY: "http://p", NO_PROXY: "example" })).toBeUndefined();
