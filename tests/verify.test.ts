@@ -129,6 +129,19 @@ describe("--verify", () => {
     expect(bypass.code).toBe(0);
   });
 
+  test("HTTPS_PROXY carries https requests (a CONNECT tunnel), and a refused tunnel is told", async () => {
+    const proxy = fakeApi({ answer: () => new Response("no", { status: 403 }) });
+    try {
+      const r = await runCliAsync(["--verify", "--host", "https://wandb.test", KEY40], { env: { HTTPS_PROXY: proxy.url } });
+      expect(r.code).toBe(1);
+      expect(proxy.seen.map((s) => s.method)).toContain("CONNECT");
+      expect(r.stderr).toContain(`Could not connect to https://wandb.test via proxy ${proxy.url}`);
+      expect(leaks(r.stderr, KEY40)).toBe(false);
+    } finally {
+      proxy.stop();
+    }
+  });
+
   test("BUN_CONFIG_VERBOSE_FETCH=curl leaks neither the key nor its Basic encoding", async () => {
     const r = await runCliAsync(["--verify", "--host", api.url, KEY40], { env: { BUN_CONFIG_VERBOSE_FETCH: "curl" } });
     expect(r.code).toBe(0);
