@@ -421,8 +421,10 @@ export function parseSettings(text: string): { values: Record<string, string>; e
 /** Sets (string) or removes (null) options of `[default]`, keeping every other line as it was. */
 export function updateSettings(text: string, changes: Record<string, string | null>): string {
   const { lines, info } = iniLines(text);
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
   const out: string[] = [];
   const pending = new Map(Object.entries(changes));
+  const option = (key: string, value: string) => `${key} = ${value.replaceAll("%", "%%")}`; // configparser interpolates %
   let lastInDefault = -1;
   lines.forEach((line, i) => {
     const { section, key } = info[i];
@@ -430,18 +432,18 @@ export function updateSettings(text: string, changes: Record<string, string | nu
       const value = pending.get(key);
       pending.delete(key);
       const isOptionLine = i === 0 || info[i - 1].key !== key || info[i - 1].section !== section;
-      if (isOptionLine && typeof value === "string") out.push(`${key} = ${value.replaceAll("%", "%%")}`);
+      if (isOptionLine && typeof value === "string") out.push(option(key, value));
       if (isOptionLine) lastInDefault = out.length - 1;
-      return;
+      return; // continuation lines of a changed option go with it
     }
     out.push(line);
     if (section === "default" && line.trim()) lastInDefault = out.length - 1;
   });
-  const added = [...pending].filter(([, v]) => v !== null).map(([k, v]) => `${k} = ${v!.replaceAll("%", "%%")}`);
-  if (added.length === 0) return out.join("\n");
-  if (lastInDefault >= 0) { out.splice(lastInDefault + 1, 0, ...added); return out.join("\n"); }
-  const body = out.join("\n").replace(/\n*$/, "");
-  return `${body}${body ? "\n\n" : ""}[default]\n${added.join("\n")}\n`;
+  const added = [...pending].filter(([, v]) => v !== null).map(([k, v]) => option(k, v!));
+  if (added.length === 0) return out.join(eol);
+  if (lastInDefault >= 0) { out.splice(lastInDefault + 1, 0, ...added); return out.join(eol); }
+  const body = out.join(eol).replace(/[\r\n]*$/, "");
+  return [...(body ? [body, ""] : []), "[default]", ...added, ""].join(eol);
 }
 
 // --- verification ---

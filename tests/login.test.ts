@@ -72,6 +72,18 @@ describe("storing a key", () => {
     expect(read(join(home, ".netrc"))).toBe(entry("api.wandb.ai", KEY40));
   });
 
+  test("a malformed settings file is warned about, ignored for reading, and kept when written", () => {
+    const home = tempDir();
+    mkdirSync(join(home, ".config", "wandb"), { recursive: true });
+    const settings = join(home, ".config", "wandb", "settings");
+    writeFileSync(settings, "base_url = http://no-section\n[default]\nmode = offline\n");
+    const r = runCli(["--host", "http://h:1", KEY40], { home });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Ignoring the settings file ${settings}`);
+    expect(read(join(home, ".netrc"))).toBe(entry("h:1", KEY40));
+    expect(read(settings)).toBe("base_url = http://no-section\n[default]\nmode = offline\nbase_url = http://h:1\n");
+  });
+
   test("WANDB_CONFIG_DIR and NETRC (with ~) are honoured", () => {
     const home = tempDir();
     const r = runCli(["--host", "https://w.example", KEY40], { home, env: { NETRC: "~/creds/netrc", WANDB_CONFIG_DIR: join(home, "cfg") } });

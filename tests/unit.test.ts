@@ -210,6 +210,10 @@ describe("settings files", () => {
     expect(updateSettings("", { base_url: "h" })).toBe("[default]\nbase_url = h\n");
     expect(updateSettings("[x]\na = 1\n", { base_url: "h" })).toBe("[x]\na = 1\n\n[default]\nbase_url = h\n");
   });
+  test("CRLF files keep CRLF", () => {
+    expect(updateSettings("[default]\r\nmode = x\r\n", { base_url: "h" })).toBe("[default]\r\nmode = x\r\nbase_url = h\r\n");
+    expect(updateSettings("[x]\r\n", { base_url: "h" })).toBe("[x]\r\n\r\n[default]\r\nbase_url = h\r\n");
+  });
   test("removing what is not there changes nothing; % is escaped for configparser", () => {
     expect(updateSettings("[default]\nmode = x\n", { base_url: null })).toBe("[default]\nmode = x\n");
     const text = updateSettings("", { base_url: "http://h/%7E" });
