@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "./build";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 50);
+const RUNS = Number(process.env.BENCH_RUNS ?? 100);
 const KEY = "0123456789abcdef0123456789abcdef01234567";
 const BIN = "dist/wandb-login";
 const BARE = "dist/bench/bare";

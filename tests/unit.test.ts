@@ -1,7 +1,7 @@
 // Unit tests of login.ts's pure functions.
 import { describe, expect, test } from "bun:test";
 import {
-  appUrl, basicAuth, checkApiKey, CLOUD_URL, describeFetchError, firstCredential, InvalidKeyError, LoginError, machineName, maskKey,
+  appUrl, basicAuth, checkApiKey, fromBytes, toBytes, CLOUD_URL, describeFetchError, firstCredential, InvalidKeyError, LoginError, machineName, maskKey,
   maskSecrets, netrcLookup, normalizeHost, parseCommandLine, parseNetrc, parseSettings, proxyFor, removeNetrcEntry, resolveHost,
   updateNetrc, updateSettings, UsageError, verifyKey,
 } from "../login";
@@ -268,6 +268,11 @@ describe("verification, with a fake fetch", () => {
     expect(proxyFor("http://a.h.example", { HTTP_PROXY: "http://p", no_proxy: ".h.example" })).toBeUndefined();
     expect(proxyFor("http://127.0.0.1:8080", { HTTP_PROXY: "http://p", NO_PROXY: "localhost,127.0.0.1" })).toBeUndefined();
     expect(proxyFor("http://x", { HTTP_PROXY: "http://p", NO_PROXY: "*" })).toBeUndefined();
+  });
+  test("byte strings round-trip UTF-8; Basic auth is base64 of api:key's UTF-8 bytes", () => {
+    expect(toBytes("ü")).toBe("\u00c3\u00bc");
+    expect(fromBytes(toBytes("héllo ☃"))).toBe("héllo ☃");
+    expect(basicAuth("kéy")).toBe(`Basic ${Buffer.from("api:kéy").toString("base64")}`);
   });
   test("secrets are masked, the key and its Basic-auth form alike", () => {
     const text = `key ${KEY_V1} header ${basicAuth(KEY_V1)}`;
