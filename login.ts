@@ -66,14 +66,9 @@ export class InvalidKeyError extends LoginError {}
 // --- command line ---
 
 const ARGS = {
-  key: { type: "positional", required: false },
-  cloud: { type: "boolean" },
-  host: { type: "string", alias: ["base-url"] },
-  relogin: { type: "boolean" },
-  verify: { type: "boolean" },
-  stdin: { type: "boolean" },
-  json: { type: "boolean" },
-  anonymously: { type: "boolean" },
+  key: { type: "positional", required: false }, host: { type: "string", alias: ["base-url"] },
+  cloud: { type: "boolean" }, relogin: { type: "boolean" }, verify: { type: "boolean" },
+  stdin: { type: "boolean" }, json: { type: "boolean" }, anonymously: { type: "boolean" },
 } satisfies ArgsDef;
 
 export const HELP = `wandb-login ${VERSION}: log in to Weights & Biases (stores an API key for the W&B SDKs)
@@ -923,13 +918,14 @@ function logout(ctx: Context): Record<string, unknown> {
 
 export async function main(argv: string[], world: World): Promise<number> {
   const secrets = new Set<string>();
-  const json = argv.includes("--json");
+  let json = argv.includes("--json"); // until the arguments parse, for usage errors
   const log = createLog(world.stderrIsTTY && !world.env.NO_COLOR && world.env.TERM !== "dumb", secrets);
   const mask = (s: string) => maskSecrets(s, secrets);
   try {
     const parsed = await parseCommandLine(argv);
     if (parsed === "help") { console.log(HELP); return 0; }
     if (parsed === "version") { console.log(VERSION); return 0; }
+    json = parsed.json;
     if (parsed.key !== undefined && parsed.key !== "-") secrets.add(parsed.key);
     const outcome = await run(parsed, world, log, secrets);
     if (json) console.log(mask(JSON.stringify(outcome)));
