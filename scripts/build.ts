@@ -7,6 +7,7 @@ const FLAGS = [
   "--bytecode", "--format=esm", // without esm, bytecode fails (consola uses import.meta) and bun still exits 0
   "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", // the user's .env must never leak in
   "--compile-jit-policy=10", // a one-shot CLI gains nothing from early JIT tiers: ≈1 MB less peak memory
+  "--splitting", // citty's `import "node:util"` stays in its lazy chunk instead of costing ≈0.8 ms of every start
   `--define=WANDB_LOGIN_VERSION=${JSON.stringify(pkg.version)}`,
 ];
 
