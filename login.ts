@@ -50,6 +50,7 @@ export interface NetrcEntry {
 export interface NetrcParse {
   entries: NetrcEntry[];
   visible: number; // how many entries Python's `netrc` sees before it stops or raises
+  stopAt: number; // the offset where Python stops reading (the file's length when it reads it all)
   error?: string; // what Python's `netrc` would raise, if anything
   openAtEof: boolean; // a quote, escape or macdef body runs into the end of the file
 }
@@ -260,9 +261,10 @@ export function parseNetrc(text: string): NetrcParse {
     return tok;
   };
 
-  const result: NetrcParse = { entries: [], visible: -1, openAtEof: false };
-  const stop = (error?: string) => {
-    if (result.visible < 0) { result.visible = result.entries.length; result.error = error && `${error} (line ${line})`; }
+  const result: NetrcParse = { entries: [], visible: -1, stopAt: text.length, openAtEof: false };
+  const stop = (error?: string, at = tokStart) => {
+    if (result.visible >= 0) return;
+    Object.assign(result, { visible: result.entries.length, stopAt: at, error: error && `${error} (line ${line})` });
   };
   let pushed: string | null = null;
   for (;;) {
@@ -286,11 +288,12 @@ export function parseNetrc(text: string): NetrcParse {
     const name = tt === "default" ? "default" : token();
     if (!name) { stop(`missing ${JSON.stringify(tt)} name`); break; }
     const entry: NetrcEntry = { kind: tt, name, login: "", account: "", password: "", start, end: tokEnd };
+    let endsHere = false; // a quoted "" where a keyword belongs ends Python's parse, silently
     for (;;) {
       const lineBefore = line;
       const ft = token();
       if (ft.startsWith("#")) { if (line === lineBefore) readLine(); continue; }
-      if (["", "machine", "default", "macdef"].includes(ft)) { pushed = ft || null; break; }
+      if (["", "machine", "default", "macdef"].includes(ft)) { endsHere = !ft && pos < text.length; pushed = ft || null; break; }
       if (ft === "login" || ft === "user") entry.login = token();
       else if (ft === "account") entry.account = token();
       else if (ft === "password") entry.password = token();
@@ -298,9 +301,10 @@ export function parseNetrc(text: string): NetrcParse {
       entry.end = tokEnd;
     }
     result.entries.push(entry);
+    if (endsHere) stop();
     if (pos >= text.length && !pushed) break;
   }
-  stop();
+  stop(undefined, text.length);
   result.openAtEof = openAtEof;
   return result;
 }
@@ -358,6 +362,7 @@ export function updateNetrc(text: string, machine: string, key: string): string 
   const sep = (base && !/[\r\n]$/.test(base) ? eol : "") + (parsed.openAtEof ? eol : ""); // a macdef body ends at a blank line
   const candidates = [
     () => (defaultEntry ? insertAt(defaultEntry.start) : base + sep + entry),
+    () => insertAt(parsed.stopAt), // before the token where Python stops reading
     ...parsed.entries.slice(-20).reverse().map((e) => () => insertAt(e.start)),
     () => entry + base,
   ];
@@ -366,13 +371,16 @@ export function updateNetrc(text: string, machine: string, key: string): string 
   for (const candidate of candidates) {
     const out = candidate();
     const after = parseNetrc(out);
-    const ours = after.entries.filter(entryFor(machine));
-    const rest = after.entries.filter((e) => !entryFor(machine)(e)).map(fields).join("\n");
+    const isOurs = entryFor(machine);
+    const ours = after.entries.filter(isOurs);
+    const rest = after.entries.filter((e) => !isOurs(e)).map(fields).join("\n");
     const fresh = ours.length === 1 && out.slice(ours[0].start, ours[0].end) === entry.trimEnd() // nothing after it joined it
       && fields(ours[0]) === ["machine", toBytes(machine), "user", "", toBytes(key)].join("\0");
-    if (fresh && rest === others && (parsed.error || !after.error)) return out;
+    const readable = parsed.error || (!after.error && after.entries.indexOf(ours[0]) < after.visible); // Python stops at a bare ""
+    if (fresh && rest === others && readable) return out;
   }
-  throw new LoginError(`Cannot add an entry to this netrc file without changing its others: ${parsed.error}. Fix that line, or set NETRC to another file.`);
+  const why = parsed.error ?? `Python's netrc stops reading at offset ${parsed.stopAt}`;
+  throw new LoginError(`Cannot add an entry to this netrc file without changing its others (${why}). Fix that line, or set NETRC to another file.`);
 }
 
 

@@ -98,7 +98,7 @@ describe("links, folders and permissions", () => {
 
 const MACHINE = "api.wandb.ai";
 const tokenArb = fc.oneof(
-  fc.constantFrom("machine", "default", "login", "password", "account", "macdef", MACHINE, "user", "#", "# c", '"q q"', '"open', "\\", "x\\ y"),
+  fc.constantFrom("machine", "default", "login", "password", "account", "macdef", MACHINE, "user", "#", "# c", '"q q"', '""', '"open', "\\", "x\\ y"),
   fc.stringMatching(/^[a-z0-9.:_-]{1,8}$/),
 );
 const gapArb = fc.constantFrom(" ", "  ", "\t", "\n", "\r\n", "\n\n", " \n");

@@ -171,6 +171,10 @@ describe("netrc", () => {
     expect(netrcLookup(text, "h").entry).toMatchObject({ login: "", password: "k2" });
     expect(netrcLookup(text, "other").entry).toBeUndefined();
   });
+  test("a quoted empty token ends the file for Python, so entries after it are not seen", () => {
+    expect(netrcLookup('machine a login b "" machine h login user password k\n', "h").entry).toBeUndefined();
+    expect(netrcLookup('machine a login b "" machine h login user password k\n', "a").entry?.login).toBe("b");
+  });
   test("lookup reports what Python would raise", () => {
     expect(netrcLookup("machine h port 80\n", "h").error).toMatch(/bad follower token "port"/);
     expect(netrcLookup("garbage\n", "h").error).toMatch(/bad toplevel token/);
