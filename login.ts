@@ -462,72 +462,6 @@ export function updateSettings(text: string, changes: Record<string, string | nu
   return [...(body ? [body, ""] : []), "[default]", ...added, ""].join(eol);
 }
 
-// --- verification ---
-
-/** The proxy that a request to `url` goes through, as Bun's fetch picks it from the environment. */
-export function proxyFor(url: string, env: Env): string | undefined {
-  const host = new URL(url).hostname.toLowerCase();
-  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? "").split(",").map((s) => s.trim().toLowerCase().replace(/^\*?\./, ""));
-  if (noProxy.some((p) => p === "*" || (p && (host === p.split(":")[0] || host.endsWith("." + p.split(":")[0]))))) return undefined;
-  return (url.startsWith("https:") ? env.HTTPS_PROXY ?? env.https_proxy : env.HTTP_PROXY ?? env.http_proxy) || undefined;
-}
-
-/** One line naming the host and the cause, for each way a request can fail. */
-export function describeFetchError(err: unknown, host: string, env: Env, timeoutSeconds: number): string {
-  const e = err as { name?: string; code?: string; message?: string };
-  const proxy = proxyFor(host, env);
-  const via = proxy ? ` via proxy ${proxy.replace(/\/\/[^@/]*@/, "//")}` : "";
-  if (e.name === "TimeoutError" || e.name === "AbortError") {
-    return `${host} did not answer within ${timeoutSeconds} seconds${via} (set WANDB_HTTP_TIMEOUT to wait longer).`;
-  }
-  const code = e.code ?? "";
-  if (code === "ECONNREFUSED") return `Could not connect to ${host}${via}: connection refused. Is the server running?`;
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /DNS/i.test(code)) {
-    return `Could not connect to ${host}${via}: DNS lookup of ${new URL(host).hostname} failed. Check the host name.`;
-  }
-  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/i.test(code)) {
-    return `Could not connect to ${host}${via}: TLS certificate not trusted (${code}). If the server uses a private CA, set SSL_CERT_FILE, NODE_EXTRA_CA_CERTS or REQUESTS_CA_BUNDLE to its certificate file.`;
-  }
-  if (code === "ERR_PROXY_TUNNEL") return `Could not connect to ${host}${via}: the proxy refused to open a tunnel (${code}).`;
-  return `Could not connect to ${host}${via}: ${code || e.message || String(err)}.`;
-}
-
-/** Asks the W&B GraphQL API who the key belongs to; a LoginError says why not. */
-export async function verifyKey(host: string, key: string, env: Env, fetchImpl: typeof fetch = fetch): Promise<Viewer> {
-  const seconds = Number(env.WANDB_HTTP_TIMEOUT) > 0 ? Number(env.WANDB_HTTP_TIMEOUT) : 10;
-  const caFile = env.REQUESTS_CA_BUNDLE; // Python users' CA bundle; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself
-  let ca: string | undefined;
-  try { ca = caFile ? readFileSync(caFile, "utf8") : undefined; } catch (e) {
-    throw new LoginError(`Cannot read REQUESTS_CA_BUNDLE ${caFile}: ${errorText(e)}.`);
-  }
-  let response: Response, body: string;
-  try {
-    response = await fetchImpl(`${host}/graphql`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: basicAuth(key), "User-Agent": `wandb-login/${VERSION}` },
-      body: JSON.stringify({ query: VIEWER_QUERY }),
-      signal: AbortSignal.timeout(seconds * 1000),
-      verbose: false, // BUN_CONFIG_VERBOSE_FETCH would print the Authorization header
-      ...(ca ? { tls: { ca } } : {}),
-    } as RequestInit);
-    body = await response.text();
-  } catch (err) {
-    throw new LoginError(describeFetchError(err, host, env, seconds));
-  }
-  const invalid = new InvalidKeyError(`Invalid API key for ${host}. Create a new key at ${appUrl(host, env)}/authorize?ref=models`);
-  if (response.status === 401 || response.status === 403) throw invalid;
-  if (!response.ok) throw new LoginError(`${host} answered HTTP ${response.status} ${response.statusText}`.trim() + ". Try again later.");
-  let viewer: { username?: string; entity?: string; teams?: { edges?: { node?: { name?: string } }[] } } | null | undefined;
-  try { viewer = JSON.parse(body)?.data?.viewer; } catch {
-    const type = response.headers.get("content-type") ?? "no content type";
-    throw new LoginError(`${host} did not answer with JSON (got ${type}). Is a proxy or captive portal in the way?`);
-  }
-  if (!viewer) throw invalid;
-  const entity = viewer.entity ?? viewer.username ?? "";
-  const teams = (viewer.teams?.edges ?? []).map((e) => e.node?.name).filter((n): n is string => !!n);
-  return { username: viewer.username ?? entity, entity, teams };
-}
-
 // --- edges: files ---
 
 const errorText = (e: unknown) => {
@@ -718,6 +652,75 @@ function storedCredential({ world, settings, netrc, machine, log, secrets }: Con
   const found = firstCredential([() => (key ? { key, source: "WANDB_API_KEY", label: "WANDB_API_KEY" } : null), fromSettings, fromNetrc]);
   if (found) secrets.add(found.key);
   return found;
+}
+
+// --- edges: network (verification) ---
+
+/** The proxy that a request to `url` goes through, as Bun's fetch picks it from the environment. */
+export function proxyFor(url: string, env: Env): string | undefined {
+  const host = new URL(url).hostname.toLowerCase();
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? "").split(",").map((s) => s.trim().toLowerCase().replace(/^\*?\./, ""));
+  if (noProxy.some((p) => p === "*" || (p && (host === p.split(":")[0] || host.endsWith("." + p.split(":")[0]))))) return undefined;
+  return (url.startsWith("https:") ? env.HTTPS_PROXY ?? env.https_proxy : env.HTTP_PROXY ?? env.http_proxy) || undefined;
+}
+
+/** One line naming the host and the cause, for each way a request can fail. */
+export function describeFetchError(err: unknown, host: string, env: Env, timeoutSeconds: number): string {
+  const e = err as { name?: string; code?: string; message?: string };
+  const proxy = proxyFor(host, env);
+  const via = proxy ? ` via proxy ${proxy.replace(/\/\/[^@/]*@/, "//")}` : "";
+  if (e.name === "TimeoutError" || e.name === "AbortError") {
+    return `${host} did not answer within ${timeoutSeconds} seconds${via} (set WANDB_HTTP_TIMEOUT to wait longer).`;
+  }
+  const code = e.code ?? "";
+  if (code === "ECONNREFUSED") return `Could not connect to ${host}${via}: connection refused. Is the server running?`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /DNS/i.test(code)) {
+    return `Could not connect to ${host}${via}: DNS lookup of ${new URL(host).hostname} failed. Check the host name.`;
+  }
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/i.test(code)) {
+    return `Could not connect to ${host}${via}: TLS certificate not trusted (${code}). If the server uses a private CA, set SSL_CERT_FILE, NODE_EXTRA_CA_CERTS or REQUESTS_CA_BUNDLE to its certificate file.`;
+  }
+  if (code === "ERR_PROXY_TUNNEL") return `Could not connect to ${host}${via}: the proxy refused to open a tunnel (${code}).`;
+  return `Could not connect to ${host}${via}: ${code || e.message || String(err)}.`;
+}
+
+/** Asks the W&B GraphQL API who the key belongs to; a LoginError says why not. */
+export async function verifyKey(host: string, key: string, env: Env, fetchImpl: typeof fetch = fetch): Promise<Viewer> {
+  const seconds = Number(env.WANDB_HTTP_TIMEOUT) > 0 ? Number(env.WANDB_HTTP_TIMEOUT) : 10;
+  const caFile = env.REQUESTS_CA_BUNDLE; // Python users' CA bundle; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself
+  let ca: string | undefined;
+  try { ca = caFile ? readFileSync(caFile, "utf8") : undefined; } catch (e) {
+    throw new LoginError(`Cannot read REQUESTS_CA_BUNDLE ${caFile}: ${errorText(e)}.`);
+  }
+  let response: Response, body: string;
+  try {
+    response = await fetchImpl(`${host}/graphql`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: basicAuth(key), "User-Agent": `wandb-login/${VERSION}` },
+      body: JSON.stringify({ query: VIEWER_QUERY }),
+      signal: AbortSignal.timeout(seconds * 1000),
+      verbose: false, // BUN_CONFIG_VERBOSE_FETCH would print the Authorization header
+      ...(ca ? { tls: { ca } } : {}),
+    } as RequestInit);
+    body = await response.text();
+  } catch (err) {
+    throw new LoginError(describeFetchError(err, host, env, seconds));
+  }
+  const invalid = new InvalidKeyError(`Invalid API key for ${host}. Create a new key at ${appUrl(host, env)}/authorize?ref=models`);
+  if (response.status === 401 || response.status === 403) throw invalid;
+  if (!response.ok) {
+    const next = response.status >= 500 ? "Try again later." : "Is this the address of a W&B server?";
+    throw new LoginError(`${`${host} answered HTTP ${response.status} ${response.statusText}`.trim()}. ${next}`);
+  }
+  let viewer: { username?: string; entity?: string; teams?: { edges?: { node?: { name?: string } }[] } } | null | undefined;
+  try { viewer = JSON.parse(body)?.data?.viewer; } catch {
+    const type = response.headers.get("content-type") ?? "no content type";
+    throw new LoginError(`${host} did not answer with JSON (got ${type}). Is a proxy or captive portal in the way?`);
+  }
+  if (!viewer) throw invalid;
+  const entity = viewer.entity ?? viewer.username ?? "";
+  const teams = (viewer.teams?.edges ?? []).map((e) => e.node?.name).filter((n): n is string => !!n);
+  return { username: viewer.username ?? entity, entity, teams };
 }
 
 // --- edges: terminal and stdin ---

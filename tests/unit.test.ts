@@ -242,6 +242,7 @@ describe("verification, with a fake fetch", () => {
     ["a null viewer", () => Response.json({ data: { viewer: null } }), /^Invalid API key for http:\/\/h\./],
     ["502", () => new Response("", { status: 502, statusText: "Bad Gateway" }), /^http:\/\/h answered HTTP 502 Bad Gateway\./],
     ["HTML", () => new Response("<html>", { headers: { "content-type": "text/html" } }), /did not answer with JSON \(got text\/html\)/],
+    ["404", () => new Response("", { status: 404, statusText: "Not Found" }), /^http:\/\/h answered HTTP 404 Not Found\. Is this the address of a W&B server\?$/],
   ])("%s is refused with its own message", async (_, answer, message) => {
     await expect(verifyKey("http://h", KEY40, {}, fakeFetch(answer))).rejects.toThrow(message);
   });
