@@ -262,6 +262,16 @@ describe("the interactive prompt", () => {
     expect(exists(join(home, ".netrc"))).toBe(false);
   });
 
+  test("colour on a terminal, none with NO_COLOR or when piped", () => {
+    if (!hasPython) return noteSkip("terminal colour test", "python3 not installed");
+    const run = (env: Record<string, string>) => JSON.parse(Bun.spawnSync(["python3", join(import.meta.dir, "terminal.py"), BIN], {
+      env: { PATH: process.env.PATH!, HOME: tempDir(), TERM: "xterm", PTY_ARGS: '["--bogus"]', ...env }, stdout: "pipe",
+    }).stdout.toString()) as { screen: string; code: number };
+    expect(run({}).screen).toContain("\x1b[31mERROR");
+    expect(run({ NO_COLOR: "1" }).screen).toBe("wandb: ERROR Unknown option --bogus. See `wandb-login --help`.\r\n");
+    expect(runCli(["--bogus"]).stderr).toBe("wandb: ERROR Unknown option --bogus. See `wandb-login --help`.\n");
+  });
+
   test("Ctrl-C exits 130, restores the terminal and writes nothing", () => {
     if (!hasPython) return noteSkip("prompt test", "python3 not installed");
     const home = tempDir();
