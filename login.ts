@@ -586,11 +586,12 @@ export interface World {
 
 /** node:tty costs milliseconds to load (and process.stdin starts a stream): ask it only about a likely terminal. */
 const tty = (): typeof import("node:tty") => require("node:tty");
-let devNull: number | undefined;
+let devNull: number | undefined; // there is no /dev/null on Windows: -1 matches nothing
 function isTerminal(fd: number): boolean {
   try {
     const st = fstatSync(fd);
-    return st.isCharacterDevice() && st.rdev !== (devNull ??= statSync("/dev/null").rdev) && tty().isatty(fd);
+    devNull ??= statSync("/dev/null", { throwIfNoEntry: false })?.rdev ?? -1;
+    return st.isCharacterDevice() && st.rdev !== devNull && tty().isatty(fd);
   } catch {
     return false; // a closed descriptor
   }
