@@ -386,9 +386,9 @@ export function updateNetrc(text: string, machine: string, key: string): string 
 
 // --- settings files (INI, as Python's configparser reads them) ---
 
-interface IniLine { section: string | null; key?: string }
+interface IniLine { section: string | null; key?: string; first?: boolean }
 
-/** Classifies each line: its section and, for an option line or its continuations, the option. */
+/** Classifies each line: its section and, for an option's first line or its continuations, the option. */
 function iniLines(text: string): { lines: string[]; info: IniLine[]; error?: string } {
   const lines = text.split(/\r?\n/);
   const info: IniLine[] = [];
@@ -412,7 +412,7 @@ function iniLines(text: string): { lines: string[]; info: IniLine[]; error?: str
     if (section === null || !option) error ??= `cannot parse line ${i + 1}`;
     else if (seen.has(`${section}\0${option[1].toLowerCase()}`)) error ??= `option ${JSON.stringify(option[1])} appears twice (line ${i + 1})`;
     if (option && section !== null) { key = option[1].toLowerCase(); indent = lineIndent; seen.add(`${section}\0${key}`); }
-    info.push({ section, key });
+    info.push({ section, key, first: true });
   });
   return { lines, info, error };
 }
@@ -422,12 +422,11 @@ export function parseSettings(text: string): { values: Record<string, string>; e
   const { lines, info, error } = iniLines(text);
   if (error) return { values: {}, error };
   const sections: Record<string, Record<string, string>> = {};
-  info.forEach(({ section, key }, i) => {
+  info.forEach(({ section, key, first }, i) => {
     if (section === null || key === undefined) return;
     const values = (sections[section] ??= {});
     const line = lines[i].trim();
-    const isFirst = values[key] === undefined;
-    values[key] = isFirst ? line.replace(/^.*?\s*[=:]\s*/, "") : `${values[key]}\n${line}`.trimEnd();
+    values[key] = first ? line.replace(/^.*?\s*[=:]\s*/, "") : `${values[key]}\n${line}`;
   });
   const values = { ...sections.DEFAULT, ...sections.default };
   for (const k in values) values[k] = values[k].replaceAll("%%", "%");
@@ -443,13 +442,12 @@ export function updateSettings(text: string, changes: Record<string, string | nu
   const option = (key: string, value: string) => `${key} = ${value.replaceAll("%", "%%")}`; // configparser interpolates %
   let lastInDefault = -1;
   lines.forEach((line, i) => {
-    const { section, key } = info[i];
+    const { section, key, first } = info[i];
     if (section === "default" && key !== undefined && changes[key] !== undefined) {
       const value = pending.get(key);
       pending.delete(key);
-      const isOptionLine = i === 0 || info[i - 1].key !== key || info[i - 1].section !== section;
-      if (isOptionLine && typeof value === "string") out.push(option(key, value));
-      if (isOptionLine) lastInDefault = out.length - 1;
+      if (first && typeof value === "string") out.push(option(key, value));
+      if (first) lastInDefault = out.length - 1;
       return; // continuation lines of a changed option go with it
     }
     out.push(line);

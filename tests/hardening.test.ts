@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { chmodSync, lstatSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { netrcLookup, parseNetrc, removeNetrcEntry, updateNetrc } from "../login";
+import { netrcLookup, parseNetrc, removeNetrcEntry, updateNetrc, updateSettings } from "../login";
 import { BIN, has, hasPython, KEY40, KEY_V1, leaks, modeOf, noteSkip, read, runCli, runCliAsync, tempDir } from "./helpers";
 
 const entry = (m: string, k: string) => `machine ${m}\n  login user\n  password ${k}\n`;
@@ -308,5 +308,52 @@ describe("signals during a write", () => {
     writeFileSync(join(home, ".netrc.tmp-999999999-abc"), "half a file");
     expect(runCli([KEY40], { home }).code).toBe(0);
     expect(readdirSync(home)).toEqual([".netrc"]);
+  });
+});
+
+describe("hostile settings content (property-based, configparser as the judge)", () => {
+  const iniLine = fc.oneof(
+    fc.constantFrom("[default]", "[DEFAULT]", "[other]", "# comment", "; comment", "", "  indented continuation", "base_url = http://old", "anonymous = must"),
+    fc.tuple(fc.constantFrom("mode", "entity", "Base_URL", "project", "x"), fc.constantFrom(" = ", "=", ": ", " : "), fc.stringMatching(/^[a-z0-9:/.]{0,10}$/)).map(([k, d, v]) => k + d + v),
+  );
+  const iniArb = fc.tuple(fc.array(iniLine, { maxLength: 14 }), fc.constantFrom("\n", "\r\n")).map(([lines, eol]) => lines.join(eol) + eol);
+
+  test("set base_url, drop anonymous: configparser reads exactly that change", () => {
+    if (!hasPython) return noteSkip("configparser property test", "python3 not installed");
+    const dir = tempDir();
+    const samples = fc.sample(iniArb, 400);
+    samples.forEach((text, i) => {
+      writeFileSync(join(dir, `${i}.before`), text);
+      writeFileSync(join(dir, `${i}.after`), updateSettings(text, { base_url: "http://new:1/%7E", anonymous: null }));
+    });
+    const script = `
+import configparser, json, sys, os
+out = []
+for i in range(int(sys.argv[2])):
+    res = []
+    for name in ("before", "after"):
+        c = configparser.ConfigParser()
+        try:
+            c.read(os.path.join(sys.argv[1], f"{i}.{name}"))
+            res.append({s: dict(c.items(s)) for s in c.sections()} | {"DEFAULT": dict(c.defaults())})
+        except Exception as e:
+            res.append({"error": type(e).__name__})
+    out.append(res)
+print(json.dumps(out))`;
+    const proc = Bun.spawnSync(["python3", "-c", script, dir, String(samples.length)], { stdout: "pipe", stderr: "pipe" });
+    const results = JSON.parse(proc.stdout.toString()) as Record<string, Record<string, string>>[][];
+    let judged = 0;
+    results.forEach(([before, after], i) => {
+      if (before.error) return; // configparser refuses it; we warn and keep it as it is
+      judged++;
+      const expected = structuredClone(before);
+      expected.default = { ...(expected.default ?? {}), base_url: "http://new:1/%7E" };
+      delete expected.default.anonymous;
+      for (const [k, v] of Object.entries(expected.DEFAULT)) if (expected.default[k] === undefined) expected.default[k] = v; // items() merges DEFAULT
+      if (expected.DEFAULT.anonymous) expected.default.anonymous = expected.DEFAULT.anonymous; // DEFAULT's own value shows through
+      for (const s of Object.keys(expected)) if (s !== "default" && s !== "DEFAULT") for (const [k, v] of Object.entries(expected.DEFAULT)) expected[s][k] ??= v;
+      expect([i, JSON.stringify(samples[i]), after]).toEqual([i, JSON.stringify(samples[i]), expected]);
+    });
+    expect(judged).toBeGreaterThan(50);
   });
 });

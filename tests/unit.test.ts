@@ -209,6 +209,9 @@ describe("settings files", () => {
       "# mine\n[default]\nmode = offline\nbase_url = http://new\n\n[other]\nx = 1\n",
     );
   });
+  test("a value continued after a blank line is replaced whole, once", () => {
+    expect(updateSettings("[default]\nbase_url = a\n\n  more\nmode = x\n", { base_url: "h" })).toBe("[default]\nbase_url = h\n\nmode = x\n");
+  });
   test("set adds to [default], or adds the section", () => {
     expect(updateSettings("[default]\nmode = online\n\n[x]\n", { base_url: "h" })).toBe("[default]\nmode = online\nbase_url = h\n\n[x]\n");
     expect(updateSettings("", { base_url: "h" })).toBe("[default]\nbase_url = h\n");
