@@ -622,11 +622,15 @@ export function settingsPaths(world: World): { system: string | null; workspace:
   return { system: configDir ? join(configDir, "settings") : null, workspace: join(root, workspaceDir, "settings") };
 }
 
+/** A file we only read for what it offers: unreadable is warned about and treated as missing. */
+function readOrWarn(path: string, log: Log): string | null {
+  try { return readText(path); } catch (e) { log.warn(`${(e as Error).message} Ignoring it.`); return null; }
+}
+
 function readSettings(world: World, log: Log): Settings[] {
   const { system, workspace } = settingsPaths(world);
   return [system, workspace].filter((p): p is string => !!p).map((path) => {
-    let text: string | null = null;
-    try { text = readText(path); } catch (e) { log.warn(`${(e as Error).message} Ignoring it.`); }
+    const text = readOrWarn(path, log);
     const parsed = parseSettings(text ?? "");
     if (parsed.error) log.warn(`Ignoring the settings file ${path}: ${parsed.error}.`);
     return { path, exists: text !== null, values: parsed.values };
@@ -636,9 +640,7 @@ function readSettings(world: World, log: Log): Settings[] {
 /** A stored key for the host, in login's order: WANDB_API_KEY, settings api_key, netrc. */
 function storedCredential({ world, settings, netrc, machine, log, secrets }: Context): Credential | null {
   const fromNetrc = (): Credential | null => {
-    let text: string | null = null;
-    try { text = readText(netrc); } catch (e) { log.warn(`${(e as Error).message} Ignoring it.`); }
-    const { entry, error } = netrcLookup(text ?? "", machine);
+    const { entry, error } = netrcLookup(readOrWarn(netrc, log) ?? "", machine);
     if (error) log.warn(`Failed to read netrc file at ${netrc}: ${error}. Ignoring it.`);
     else if (entry && !entry.password) log.warn(`Found entry for machine ${JSON.stringify(machine)} with no API key at ${netrc}.`);
     return entry ? { key: fromBytes(entry.password), source: netrc, label: `netrc file ${netrc}` } : null;
