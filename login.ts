@@ -834,6 +834,7 @@ async function obtainKey({ opts, world, host, log, secrets }: Context): Promise<
     return opts.verify ? verifyKey(host, key, world.env, world.fetch) : undefined;
   };
   if (opts.stdin || opts.key !== undefined) {
+    if (opts.stdin && world.stdinIsTTY) log.ask("Paste your API key and hit enter: "); // a terminal, not a pipe: say so
     const key = opts.stdin ? readSecretLine(world.stdinIsTTY).trim() : opts.key!;
     return { key, source: opts.stdin ? "stdin" : "argument", viewer: await check(key) };
   }

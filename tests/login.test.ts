@@ -272,6 +272,16 @@ describe("the interactive prompt", () => {
     expect(runCli(["--bogus"]).stderr).toBe("wandb: ERROR Unknown option --bogus. See `wandb-login --help`.\n");
   });
 
+  test("--stdin on a terminal asks, reads hidden, and stores", () => {
+    if (!hasPython) return noteSkip("prompt test", "python3 not installed");
+    const home = tempDir();
+    const r = prompt(home, [`${KEY40}\\r`], ["--stdin"]);
+    expect(r.code).toBe(0);
+    expect(r.screen).toContain("Paste your API key and hit enter: ");
+    expect(r.screen).not.toContain(KEY40.slice(0, 12));
+    expect(read(join(home, ".netrc"))).toBe(entry("api.wandb.ai", KEY40));
+  });
+
   test("Ctrl-C exits 130, restores the terminal and writes nothing", () => {
     if (!hasPython) return noteSkip("prompt test", "python3 not installed");
     const home = tempDir();
