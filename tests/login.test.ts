@@ -230,7 +230,7 @@ describe("the interactive prompt", () => {
     const proc = Bun.spawnSync(["python3", join(import.meta.dir, "terminal.py"), BIN, ...keys], {
       env: { PATH: process.env.PATH!, HOME: home, TERM: "xterm", PTY_ARGS: JSON.stringify(args) }, stdout: "pipe", stderr: "pipe",
     });
-    return JSON.parse(proc.stdout.toString()) as { screen: string; code: number };
+    return JSON.parse(proc.stdout.toString()) as { screen: string; code: number; echo: boolean | null };
   };
 
   test("hidden input with backspace stores the key and never echoes it", () => {
@@ -287,6 +287,7 @@ describe("the interactive prompt", () => {
     const home = tempDir();
     const r = prompt(home, ["abc\\x03"], ["--relogin"]);
     expect(r.code).toBe(130);
+    expect(r.echo).toBe(true); // raw mode undone: the shell gets its echo back
     expect(exists(join(home, ".netrc"))).toBe(false);
   });
 });
