@@ -929,8 +929,8 @@ function logout(ctx: Context): Record<string, unknown> {
 
 // --- main ---
 
-export async function main(argv: string[], world: World): Promise<number> {
-  const secrets = new Set<string>();
+/** Every key this run has seen goes into `secrets`, so that nothing printed can show one. */
+export async function main(argv: string[], world: World, secrets = new Set<string>()): Promise<number> {
   let json = argv.includes("--json"); // until the arguments parse, for usage errors
   const log = createLog(world.stderrIsTTY && !world.env.NO_COLOR && world.env.TERM !== "dumb", secrets);
   const mask = (s: string) => maskSecrets(s, secrets);
@@ -953,6 +953,8 @@ export async function main(argv: string[], world: World): Promise<number> {
 }
 
 if (import.meta.main) {
-  process.on("uncaughtException", (e) => { writeStderr(`wandb: ERROR ${e?.message ?? e}\n`); process.exit(1); });
-  main(process.argv.slice(2), realWorld()).then((code) => process.exit(code));
+  const secrets = new Set<string>();
+  const crash = (e: unknown) => { writeStderr(maskSecrets(`wandb: ERROR ${(e as Error)?.message ?? e}\n`, secrets)); process.exit(1); };
+  process.on("uncaughtException", crash);
+  main(process.argv.slice(2), realWorld(), secrets).then((code) => process.exit(code), crash);
 }
