@@ -811,8 +811,9 @@ async function login(ctx: Context): Promise<Outcome> {
   }
   const { key, source, viewer } = await obtainKey(ctx);
   Object.assign(outcome, { source, stored: true });
-  writeNetrcKey(netrc, machine, key, log);
+  // Settings first: they fail more often (a separate WANDB_CONFIG_DIR), and then the netrc is untouched.
   if (opts.host !== undefined || opts.cloud) writeHostSettings(world, host, log);
+  writeNetrcKey(netrc, machine, key, log);
   if (world.env.WANDB_API_KEY && world.env.WANDB_API_KEY !== key) log.warn(`WANDB_API_KEY is set, and takes precedence over the key stored in ${netrc}.`);
   if (viewer) return reportVerified(outcome, viewer, source, log);
   log.success(`Stored the API key ${maskKey(key)} for ${host}.`);

@@ -75,6 +75,16 @@ describe("links, folders and permissions", () => {
     expect(readdirSync(home)).toEqual([]);
   });
 
+  test("a settings folder that cannot be written fails the login before the netrc is touched", () => {
+    const home = tempDir();
+    writeFileSync(join(home, "file"), "x");
+    writeFileSync(join(home, ".netrc"), "machine a login b password c\n");
+    const r = runCli(["--host", "http://h:1", KEY40], { home, env: { WANDB_CONFIG_DIR: join(home, "file", "cfg") } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Cannot write ${join(home, "file", "cfg", "settings")}`);
+    expect(read(join(home, ".netrc"))).toBe("machine a login b password c\n");
+  });
+
   test("a looser netrc is tightened to 0600, with a note", () => {
     const home = tempDir();
     writeFileSync(join(home, ".netrc"), "machine a login b password c\n");
