@@ -128,17 +128,11 @@ export async function parseCommandLine(argv: string[]): Promise<Options | "help"
   if (args.cloud && args.host !== undefined) throw new UsageError("Cannot use --host and --cloud together.");
   if (command !== "login" && positionals.length > 0) throw new UsageError(`\`${command}\` takes no KEY argument.`);
   if (args.stdin && positionals.length > 0) throw new UsageError("Cannot use --stdin together with a KEY argument.");
+  const flag = (name: keyof typeof ARGS) => Boolean(args[name]);
   return {
-    command,
-    key: positionals[0],
-    extraKeys: Math.max(0, positionals.length - 1),
-    stdin: Boolean(args.stdin) || positionals[0] === "-",
-    cloud: Boolean(args.cloud),
-    host: args.host as string | undefined,
-    relogin: Boolean(args.relogin),
-    verify: Boolean(args.verify),
-    json: Boolean(args.json),
-    anonymously: Boolean(args.anonymously),
+    command, key: positionals[0], host: args.host as string | undefined, extraKeys: Math.max(0, positionals.length - 1),
+    stdin: flag("stdin") || positionals[0] === "-", cloud: flag("cloud"), relogin: flag("relogin"), verify: flag("verify"),
+    json: flag("json"), anonymously: flag("anonymously"),
   };
 }
 
