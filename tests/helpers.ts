@@ -13,28 +13,29 @@ export function tempDir(prefix = "wl-"): string {
 
 export interface Run { code: number; stdout: string; stderr: string }
 
-/** Runs dist/wandb-login with a clean environment: only PATH, HOME and what the test adds. */
-export function runCli(args: string[], opts: { home?: string; cwd?: string; env?: Record<string, string | undefined>; stdin?: string } = {}): Run {
+export interface RunOptions { home?: string; cwd?: string; env?: Record<string, string | undefined>; stdin?: string }
+
+/** A clean environment: only PATH, HOME and what the test adds (undefined removes). */
+function cliSetup(opts: RunOptions): { cwd: string; env: Record<string, string> } {
   const home = opts.home ?? tempDir();
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k]; else env[k] = v;
+  return { cwd: opts.cwd ?? home, env };
+}
+
+/** Runs dist/wandb-login as a user would, in a temp HOME unless given one. */
+export function runCli(args: string[], opts: RunOptions = {}): Run {
   const proc = Bun.spawnSync([BIN, ...args], {
-    cwd: opts.cwd ?? home,
-    env,
+    ...cliSetup(opts), stdout: "pipe", stderr: "pipe",
     stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
-    stdout: "pipe",
-    stderr: "pipe",
   });
   return { code: proc.exitCode ?? -1, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
 }
 
 /** Same as runCli, without blocking the event loop (for tests that also serve HTTP). */
-export async function runCliAsync(args: string[], opts: { home?: string; cwd?: string; env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<Run> {
-  const home = opts.home ?? tempDir();
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home };
-  for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k]; else env[k] = v;
+export async function runCliAsync(args: string[], opts: RunOptions = {}): Promise<Run> {
   const proc = Bun.spawn([BIN, ...args], {
-    cwd: opts.cwd ?? home, env, stdout: "pipe", stderr: "pipe",
+    ...cliSetup(opts), stdout: "pipe", stderr: "pipe",
     stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
   });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
