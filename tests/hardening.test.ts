@@ -134,6 +134,32 @@ function assertOnlyOurEntryChanged(before: string, key: string): void {
   expect(netrcLookup(after, MACHINE).error ? parseNetrc(after).entries.filter((e) => e.name === MACHINE).at(-1)?.password : netrcLookup(after, MACHINE).entry?.password).toBe(key);
 }
 
+/**
+ * Writes each sample and its update, then lets Python read both with `readBody` (the body of
+ * `def read(path):`); gives [before, after] per sample, each `{ error }` when Python raised.
+ */
+function pythonBeforeAfter<T>(samples: string[], update: (text: string) => string, readBody: string): (T & { error?: string })[][] {
+  const dir = tempDir();
+  samples.forEach((text, i) => {
+    writeFileSync(join(dir, `${i}.before`), text, "latin1");
+    writeFileSync(join(dir, `${i}.after`), update(text), "latin1");
+  });
+  const script = `import configparser, json, netrc, os, sys
+def read(path):${readBody}
+out = []
+for i in range(int(sys.argv[2])):
+    res = []
+    for name in ("before", "after"):
+        try:
+            res.append(read(os.path.join(sys.argv[1], f"{i}.{name}")))
+        except Exception as e:
+            res.append({"error": f"{type(e).__name__}: {e}"})
+    out.append(res)
+print(json.dumps(out))`;
+  const proc = Bun.spawnSync(["python3", "-c", script, dir, String(samples.length)], { stdout: "pipe", stderr: "pipe" });
+  return JSON.parse(proc.stdout.toString());
+}
+
 describe("hostile netrc content (property-based)", () => {
   test("token soup: no byte outside our entry is lost, and our entry is what a reader sees", () => {
     fc.assert(fc.property(netrcArb, (text) => assertOnlyOurEntryChanged(text, KEY40)), { numRuns: 2000 });
@@ -155,27 +181,11 @@ describe("hostile netrc content (property-based)", () => {
 
   test("Python's netrc agrees: for every file it can parse, ours reads back and the others are unchanged", () => {
     if (!hasPython) return noteSkip("Python netrc property test", "python3 not installed");
-    const dir = tempDir();
     const samples = fc.sample(netrcArb, 1500).filter((t) => !parseNetrc(t).error);
-    samples.forEach((text, i) => {
-      writeFileSync(join(dir, `${i}.before`), text, "latin1");
-      writeFileSync(join(dir, `${i}.after`), updateNetrc(text, MACHINE, KEY40), "latin1");
-    });
-    const script = `
-import netrc, json, sys, os
-out = []
-for i in range(int(sys.argv[2])):
-    res = []
-    for name in ("before", "after"):
-        try:
-            n = netrc.netrc(os.path.join(sys.argv[1], f"{i}.{name}"))
-            res.append({"hosts": {h: list(v) for h, v in n.hosts.items()}, "macros": n.macros})
-        except Exception as e:
-            res.append({"error": str(e)})
-    out.append(res)
-print(json.dumps(out))`;
-    const proc = Bun.spawnSync(["python3", "-c", script, dir, String(samples.length)], { stdout: "pipe", stderr: "pipe" });
-    const results = JSON.parse(proc.stdout.toString()) as [{ hosts: Record<string, string[]>; macros: unknown; error?: string }, { hosts: Record<string, string[]>; macros: unknown; error?: string }][];
+    type Read = { hosts: Record<string, string[]>; macros: unknown; error?: string };
+    const results = pythonBeforeAfter<Read>(samples, (t) => updateNetrc(t, MACHINE, KEY40), `
+    n = netrc.netrc(path)
+    return {"hosts": {h: list(v) for h, v in n.hosts.items()}, "macros": n.macros}`);
     let judged = 0;
     results.forEach(([before, after], i) => {
       if (before.error) return; // our parser and Python disagree on parseability: judged elsewhere
@@ -330,28 +340,11 @@ describe("hostile settings content (property-based, configparser as the judge)",
 
   test("set base_url, drop anonymous: configparser reads exactly that change", () => {
     if (!hasPython) return noteSkip("configparser property test", "python3 not installed");
-    const dir = tempDir();
     const samples = fc.sample(iniArb, 400);
-    samples.forEach((text, i) => {
-      writeFileSync(join(dir, `${i}.before`), text);
-      writeFileSync(join(dir, `${i}.after`), updateSettings(text, { base_url: "http://new:1/%7E", anonymous: null }));
-    });
-    const script = `
-import configparser, json, sys, os
-out = []
-for i in range(int(sys.argv[2])):
-    res = []
-    for name in ("before", "after"):
-        c = configparser.ConfigParser()
-        try:
-            c.read(os.path.join(sys.argv[1], f"{i}.{name}"))
-            res.append({s: dict(c.items(s)) for s in c.sections()} | {"DEFAULT": dict(c.defaults())})
-        except Exception as e:
-            res.append({"error": type(e).__name__})
-    out.append(res)
-print(json.dumps(out))`;
-    const proc = Bun.spawnSync(["python3", "-c", script, dir, String(samples.length)], { stdout: "pipe", stderr: "pipe" });
-    const results = JSON.parse(proc.stdout.toString()) as Record<string, Record<string, string>>[][];
+    const results = pythonBeforeAfter<Record<string, Record<string, string>>>(samples, (t) => updateSettings(t, { base_url: "http://new:1/%7E", anonymous: null }), `
+    c = configparser.ConfigParser()
+    c.read(path)
+    return {s: dict(c.items(s)) for s in c.sections()} | {"DEFAULT": dict(c.defaults())}`);
     let judged = 0;
     results.forEach(([before, after], i) => {
       if (before.error) return; // configparser refuses it; we warn and keep it as it is
