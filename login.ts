@@ -490,7 +490,8 @@ function realTarget(path: string): string {
  */
 export function updateFileLocked(path: string, change: (old: string | null) => string | null): { changed: boolean; loosened?: number } {
   const target = realTarget(path);
-  if (!existsSync(target) && change(null) === null) return { changed: false }; // nothing to remove: no folder, no lock
+  const forNoFile = existsSync(target) ? undefined : change(null); // reused below while the file is still missing
+  if (forNoFile === null) return { changed: false }; // nothing to remove: no folder, no lock
   const dir = dirname(target);
   const fail = (e: unknown): never => { throw e instanceof LoginError ? e : new LoginError(`Cannot write ${path}: ${errorText(e)}.`); };
   try { if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch (e) { fail(e); }
@@ -501,7 +502,7 @@ export function updateFileLocked(path: string, change: (old: string | null) => s
     const temp = `${target}.tmp-${process.pid}-${Date.now().toString(36)}`;
     try {
       const old = readText(target);
-      const next = change(old);
+      const next = old === null && forNoFile !== undefined ? forNoFile : change(old);
       if (next === null) return { changed: false };
       const mode = old === null ? 0o600 : statSync(target).mode & 0o777;
       const fd = openSync(temp, "wx", 0o600);
