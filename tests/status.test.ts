@@ -1,5 +1,5 @@
 // Black-box tests of `wandb-login status` and `wandb-login logout`.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fakeApi, hasPython, KEY40, KEY_V1, leaks, modeOf, noteSkip, pythonNetrc, read, runCli, runCliAsync, tempDir, VIEWER } from "./helpers";
