@@ -3,9 +3,13 @@
 import pkg from "../package.json";
 
 const FLAGS = [
-  "--compile", "--production", "--minify",
-  "--bytecode", "--format=esm", // without esm, bytecode fails (consola uses import.meta) and bun still exits 0
-  "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", // the user's .env must never leak in
+  "--compile",
+  "--production",
+  "--minify",
+  "--bytecode",
+  "--format=esm", // without esm, bytecode fails (consola uses import.meta) and bun still exits 0
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig", // the user's .env must never leak in
   "--compile-jit-policy=10", // a one-shot CLI gains nothing from early JIT tiers: ≈1 MB less peak memory
   "--splitting", // citty's `import "node:util"` stays in its lazy chunk instead of costing ≈0.8 ms of every start
   `--define=WANDB_LOGIN_VERSION=${JSON.stringify(pkg.version)}`,
@@ -24,10 +28,16 @@ export function build(outfile: string, target?: string, entry = "login.ts"): voi
 
 /** The native binary must start and report the version it was built with. */
 export function smokeTest(binary: string): void {
-  const proc = Bun.spawnSync([binary, "--version"], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH } });
+  const proc = Bun.spawnSync([binary, "--version"], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { PATH: process.env.PATH },
+  });
   const version = proc.stdout.toString().trim();
   if (proc.exitCode !== 0 || version !== pkg.version) {
-    throw new Error(`${binary} --version gave ${JSON.stringify(version)} (exit ${proc.exitCode}): ${proc.stderr}`);
+    throw new Error(
+      `${binary} --version gave ${JSON.stringify(version)} (exit ${proc.exitCode}): ${proc.stderr}`,
+    );
   }
 }
 

@@ -24,8 +24,13 @@ export function packageRelease(dir: string, level: 1 | 9 = 9): void {
     if (name.endsWith(".gz") || name === "SHA256SUMS") continue;
     writeFileSync(join(dir, `${name}.gz`), Bun.gzipSync(readFileSync(join(dir, name)), { level }));
   }
-  const files = readdirSync(dir).filter((name) => name !== "SHA256SUMS").sort();
-  writeFileSync(join(dir, "SHA256SUMS"), files.map((name) => `${sha256(readFileSync(join(dir, name)))}  ${name}\n`).join(""));
+  const files = readdirSync(dir)
+    .filter((name) => name !== "SHA256SUMS")
+    .sort();
+  writeFileSync(
+    join(dir, "SHA256SUMS"),
+    files.map((name) => `${sha256(readFileSync(join(dir, name)))}  ${name}\n`).join(""),
+  );
 }
 
 if (import.meta.main) {
@@ -38,5 +43,6 @@ if (import.meta.main) {
   }
   if (process.platform === "linux" && process.arch === "x64") smokeTest(join(dir, "wandb-login-linux-x64"));
   packageRelease(dir);
-  for (const name of readdirSync(dir).sort()) console.log(`${(statSync(join(dir, name)).size / 1e6).toFixed(1).padStart(7)} MB  ${name}`);
+  for (const name of readdirSync(dir).sort())
+    console.log(`${(statSync(join(dir, name)).size / 1e6).toFixed(1).padStart(7)} MB  ${name}`);
 }

@@ -1,6 +1,14 @@
 // install.sh against a release folder served on 127.0.0.1, under sh, dash and busybox sh.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { build } from "../scripts/build";
 import { packageRelease } from "../scripts/release";
@@ -14,10 +22,12 @@ let base: string;
 
 beforeAll(() => {
   // The native binary under both names the installer may pick for this x64 machine.
-  for (const name of ["wandb-login-linux-x64", "wandb-login-linux-x64-baseline"]) copyFileSync(BIN, join(release, name));
+  for (const name of ["wandb-login-linux-x64", "wandb-login-linux-x64-baseline"])
+    copyFileSync(BIN, join(release, name));
   packageRelease(release, 1); // fast: the test is about checking, not size
   server = Bun.serve({
-    hostname: "127.0.0.1", port: 0,
+    hostname: "127.0.0.1",
+    port: 0,
     fetch(req) {
       const path = join(release, decodeURIComponent(new URL(req.url).pathname)); // URL paths cannot climb above /
       return existsSync(path) ? new Response(Bun.file(path)) : new Response("not found", { status: 404 });
@@ -34,14 +44,23 @@ async function install(shell: string[], env: Record<string, string> = {}, uname?
   let path = process.env.PATH!;
   if (uname) {
     mkdirSync(join(work, "fake"));
-    writeFileSync(join(work, "fake", "uname"), `#!/bin/sh\ncase "$1" in -s) echo ${uname.split(" ")[0]} ;; -m) echo ${uname.split(" ")[1]} ;; esac\n`);
+    writeFileSync(
+      join(work, "fake", "uname"),
+      `#!/bin/sh\ncase "$1" in -s) echo ${uname.split(" ")[0]} ;; -m) echo ${uname.split(" ")[1]} ;; esac\n`,
+    );
     chmodSync(join(work, "fake", "uname"), 0o755);
     path = `${join(work, "fake")}:${path}`;
   }
   const proc = Bun.spawn([...shell, INSTALL], {
-    env: { PATH: path, HOME: work, WANDB_LOGIN_BASE_URL: base, WANDB_LOGIN_INSTALL_DIR: bin, ...env }, stdout: "pipe", stderr: "pipe",
+    env: { PATH: path, HOME: work, WANDB_LOGIN_BASE_URL: base, WANDB_LOGIN_INSTALL_DIR: bin, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
   });
-  const [code, stdout, stderr] = [await proc.exited, await new Response(proc.stdout).text(), await new Response(proc.stderr).text()];
+  const [code, stdout, stderr] = [
+    await proc.exited,
+    await new Response(proc.stdout).text(),
+    await new Response(proc.stderr).text(),
+  ];
   return { code, stdout, stderr, bin, installed: existsSync(bin) ? readdirSync(bin) : [] };
 }
 
@@ -54,7 +73,11 @@ describe("install.sh", () => {
     expect(r.stderr).toContain("is not on your PATH");
     expect(r.code).toBe(0);
     expect(r.installed).toEqual(["wandb-login"]);
-    expect(r.stdout.trim()).toMatch(new RegExp(`^wandb-login ${VERSION} installed to ${r.bin}/wandb-login \\(wandb-login-linux-x64(-baseline)?\\)$`));
+    expect(r.stdout.trim()).toMatch(
+      new RegExp(
+        `^wandb-login ${VERSION} installed to ${r.bin}/wandb-login \\(wandb-login-linux-x64(-baseline)?\\)$`,
+      ),
+    );
     const run = Bun.spawnSync([join(r.bin, "wandb-login"), "--version"], { stdout: "pipe" });
     expect(run.stdout.toString().trim()).toBe(VERSION);
   });
@@ -67,9 +90,39 @@ describe("install.sh", () => {
   });
 
   test.each([
-    ["a tampered asset", (dir: string) => { const f = join(dir, "wandb-login-linux-x64.gz"); const b = readFileSync(f); b[b.length - 100] ^= 1; writeFileSync(f, b); }, /checksum mismatch/],
-    ["a tampered checksum", (dir: string) => writeFileSync(join(dir, "SHA256SUMS"), readFileSync(join(dir, "SHA256SUMS"), "utf8").replace(/^[0-9a-f]/gm, (c) => (c === "0" ? "1" : "0"))), /checksum mismatch/],
-    ["a missing checksum", (dir: string) => writeFileSync(join(dir, "SHA256SUMS"), readFileSync(join(dir, "SHA256SUMS"), "utf8").split("\n").filter((l) => !l.includes("linux-x64")).join("\n")), /has no checksum/],
+    [
+      "a tampered asset",
+      (dir: string) => {
+        const f = join(dir, "wandb-login-linux-x64.gz");
+        const b = readFileSync(f);
+        b[b.length - 100] ^= 1;
+        writeFileSync(f, b);
+      },
+      /checksum mismatch/,
+    ],
+    [
+      "a tampered checksum",
+      (dir: string) =>
+        writeFileSync(
+          join(dir, "SHA256SUMS"),
+          readFileSync(join(dir, "SHA256SUMS"), "utf8").replace(/^[0-9a-f]/gm, (c) =>
+            c === "0" ? "1" : "0",
+          ),
+        ),
+      /checksum mismatch/,
+    ],
+    [
+      "a missing checksum",
+      (dir: string) =>
+        writeFileSync(
+          join(dir, "SHA256SUMS"),
+          readFileSync(join(dir, "SHA256SUMS"), "utf8")
+            .split("\n")
+            .filter((l) => !l.includes("linux-x64"))
+            .join("\n"),
+        ),
+      /has no checksum/,
+    ],
   ])("%s: exit non-zero, nothing installed", async (_, tamper, message) => {
     const saved = Object.fromEntries(readdirSync(release).map((n) => [n, readFileSync(join(release, n))]));
     try {
@@ -83,14 +136,16 @@ describe("install.sh", () => {
     }
   });
 
-  test.each([["SunOS x86_64", /operating system 'SunOS'/], ["Linux riscv64", /CPU 'riscv64'/], ["MINGW64_NT x86_64", /on Windows, download wandb-login-windows-x64.exe/]])(
-    "an unsupported platform (%s) gets a clear error", async (uname, message) => {
-      const r = await install(["sh"], {}, uname);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(message);
-      expect(r.installed).toEqual([]);
-    },
-  );
+  test.each([
+    ["SunOS x86_64", /operating system 'SunOS'/],
+    ["Linux riscv64", /CPU 'riscv64'/],
+    ["MINGW64_NT x86_64", /on Windows, download wandb-login-windows-x64.exe/],
+  ])("an unsupported platform (%s) gets a clear error", async (uname, message) => {
+    const r = await install(["sh"], {}, uname);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.installed).toEqual([]);
+  });
 
   test("a missing asset (unknown version folder) fails naming the URL", async () => {
     const r = await install(["sh"], { WANDB_LOGIN_BASE_URL: `${base}/nope/` });
@@ -108,7 +163,10 @@ describe("cross-built binaries", () => {
     }
     const out = join(tempDir(), "wandb-login-linux-arm64");
     build(out, "bun-linux-arm64");
-    const run = Bun.spawnSync([qemu, "-L", "/usr/aarch64-linux-gnu", out, "--version"], { stdout: "pipe", stderr: "pipe" });
+    const run = Bun.spawnSync([qemu, "-L", "/usr/aarch64-linux-gnu", out, "--version"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(run.stdout.toString().trim()).toBe(VERSION);
   }, 120_000);
 });

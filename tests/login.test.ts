@@ -3,7 +3,20 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  BIN, exists, hasCurl, hasPython, KEY40, KEY_V1, leaks, modeOf, noteSkip, pythonNetrc, pythonSettings, read, runCli, tempDir,
+  BIN,
+  exists,
+  hasCurl,
+  hasPython,
+  KEY40,
+  KEY_V1,
+  leaks,
+  modeOf,
+  noteSkip,
+  pythonNetrc,
+  pythonSettings,
+  read,
+  runCli,
+  tempDir,
 } from "./helpers";
 
 const entry = (m: string, k: string) => `machine ${m}\n  login user\n  password ${k}\n`;
@@ -25,18 +38,30 @@ describe("storing a key", () => {
   test("existing netrc: every other byte kept, old entry replaced, Python reads every entry", () => {
     const home = tempDir();
     const before = [
-      "# personal netrc", "machine github.com login me password ghp_x", "",
-      "machine api.wandb.ai", "  login user", `  password ${"o".repeat(40)}`,
-      "machine   odd.example\tlogin  a   password b", "default login anonymous password guest@", "",
+      "# personal netrc",
+      "machine github.com login me password ghp_x",
+      "",
+      "machine api.wandb.ai",
+      "  login user",
+      `  password ${"o".repeat(40)}`,
+      "machine   odd.example\tlogin  a   password b",
+      "default login anonymous password guest@",
+      "",
     ].join("\n");
     writeFileSync(join(home, ".netrc"), before, { mode: 0o600 });
     expect(runCli([KEY40], { home }).code).toBe(0);
     const after = read(join(home, ".netrc"));
-    expect(after).toBe([
-      "# personal netrc", "machine github.com login me password ghp_x", "",
-      "machine   odd.example\tlogin  a   password b", ...entry("api.wandb.ai", KEY40).trimEnd().split("\n"),
-      "default login anonymous password guest@", "",
-    ].join("\n"));
+    expect(after).toBe(
+      [
+        "# personal netrc",
+        "machine github.com login me password ghp_x",
+        "",
+        "machine   odd.example\tlogin  a   password b",
+        ...entry("api.wandb.ai", KEY40).trimEnd().split("\n"),
+        "default login anonymous password guest@",
+        "",
+      ].join("\n"),
+    );
     if (!hasPython) return noteSkip("Python netrc judge", "python3 not installed");
     expect(pythonNetrc(join(home, ".netrc"), "api.wandb.ai")).toEqual(["user", "", KEY40]);
     expect(pythonNetrc(join(home, ".netrc"), "github.com")).toEqual(["me", "", "ghp_x"]);
@@ -63,11 +88,16 @@ describe("storing a key", () => {
     const cwd = tempDir();
     mkdirSync(join(home, ".config", "wandb"), { recursive: true });
     mkdirSync(join(cwd, "wandb"));
-    writeFileSync(join(home, ".config", "wandb", "settings"), "[default]\nbase_url = http://old\nanonymous = must\nmode = offline\n\n[extra]\nx = 1\n");
+    writeFileSync(
+      join(home, ".config", "wandb", "settings"),
+      "[default]\nbase_url = http://old\nanonymous = must\nmode = offline\n\n[extra]\nx = 1\n",
+    );
     writeFileSync(join(cwd, "wandb", "settings"), "[default]\nbase_url = http://ws\nentity = team\n");
     const r = runCli(["--cloud", KEY40], { home, cwd });
     expect(r.code).toBe(0);
-    expect(read(join(home, ".config", "wandb", "settings"))).toBe("[default]\nmode = offline\n\n[extra]\nx = 1\n");
+    expect(read(join(home, ".config", "wandb", "settings"))).toBe(
+      "[default]\nmode = offline\n\n[extra]\nx = 1\n",
+    );
     expect(read(join(cwd, "wandb", "settings"))).toBe("[default]\nentity = team\n");
     expect(read(join(home, ".netrc"))).toBe(entry("api.wandb.ai", KEY40));
   });
@@ -81,12 +111,17 @@ describe("storing a key", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`Ignoring the settings file ${settings}`);
     expect(read(join(home, ".netrc"))).toBe(entry("h:1", KEY40));
-    expect(read(settings)).toBe("base_url = http://no-section\n[default]\nmode = offline\nbase_url = http://h:1\n");
+    expect(read(settings)).toBe(
+      "base_url = http://no-section\n[default]\nmode = offline\nbase_url = http://h:1\n",
+    );
   });
 
   test("WANDB_CONFIG_DIR and NETRC (with ~) are honoured", () => {
     const home = tempDir();
-    const r = runCli(["--host", "https://w.example", KEY40], { home, env: { NETRC: "~/creds/netrc", WANDB_CONFIG_DIR: join(home, "cfg") } });
+    const r = runCli(["--host", "https://w.example", KEY40], {
+      home,
+      env: { NETRC: "~/creds/netrc", WANDB_CONFIG_DIR: join(home, "cfg") },
+    });
     expect(r.code).toBe(0);
     expect(read(join(home, "creds", "netrc"))).toBe(entry("w.example", KEY40));
     expect(read(join(home, "cfg", "settings"))).toBe("[default]\nbase_url = https://w.example\n");
@@ -140,7 +175,9 @@ describe("finding stored credentials", () => {
     const home = tempDir();
     const r = runCli([], { home, env: { WANDB_API_KEY: KEY40 } });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("W&B API key is configured (from WANDB_API_KEY). Use `wandb-login --relogin` to force relogin.");
+    expect(r.stderr).toContain(
+      "W&B API key is configured (from WANDB_API_KEY). Use `wandb-login --relogin` to force relogin.",
+    );
     expect(readdirSync(home)).toEqual([]);
   });
 
@@ -166,7 +203,12 @@ describe("finding stored credentials", () => {
 
   test("no key and no terminal: exit 1 at once, naming the non-interactive ways, even with an open stdin", async () => {
     const home = tempDir();
-    const proc = Bun.spawn([BIN], { env: { PATH: process.env.PATH!, HOME: home }, stdin: "pipe", stderr: "pipe", stdout: "pipe" });
+    const proc = Bun.spawn([BIN], {
+      env: { PATH: process.env.PATH!, HOME: home },
+      stdin: "pipe",
+      stderr: "pipe",
+      stdout: "pipe",
+    });
     const timer = setTimeout(() => proc.kill(), 5000);
     const [code, stderr] = [await proc.exited, await new Response(proc.stderr).text()];
     clearTimeout(timer);
@@ -221,14 +263,18 @@ describe("usage errors", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Invalid host URL");
     expect(readdirSync(home)).toEqual([]);
-    expect(runCli(["--host", "https://wandb.ai", KEY40], { home }).stderr).toContain("did you mean https://api.wandb.ai?");
+    expect(runCli(["--host", "https://wandb.ai", KEY40], { home }).stderr).toContain(
+      "did you mean https://api.wandb.ai?",
+    );
   });
 });
 
 describe("the interactive prompt", () => {
   const prompt = (home: string, keys: string[], args: string[] = []) => {
     const proc = Bun.spawnSync(["python3", join(import.meta.dir, "terminal.py"), BIN, ...keys], {
-      env: { PATH: process.env.PATH!, HOME: home, TERM: "xterm", PTY_ARGS: JSON.stringify(args) }, stdout: "pipe", stderr: "pipe",
+      env: { PATH: process.env.PATH!, HOME: home, TERM: "xterm", PTY_ARGS: JSON.stringify(args) },
+      stdout: "pipe",
+      stderr: "pipe",
     });
     return JSON.parse(proc.stdout.toString()) as { screen: string; code: number; echo: boolean | null };
   };
@@ -264,12 +310,20 @@ describe("the interactive prompt", () => {
 
   test("colour on a terminal, none with NO_COLOR or when piped", () => {
     if (!hasPython) return noteSkip("terminal colour test", "python3 not installed");
-    const run = (env: Record<string, string>) => JSON.parse(Bun.spawnSync(["python3", join(import.meta.dir, "terminal.py"), BIN], {
-      env: { PATH: process.env.PATH!, HOME: tempDir(), TERM: "xterm", PTY_ARGS: '["--bogus"]', ...env }, stdout: "pipe",
-    }).stdout.toString()) as { screen: string; code: number };
+    const run = (env: Record<string, string>) =>
+      JSON.parse(
+        Bun.spawnSync(["python3", join(import.meta.dir, "terminal.py"), BIN], {
+          env: { PATH: process.env.PATH!, HOME: tempDir(), TERM: "xterm", PTY_ARGS: '["--bogus"]', ...env },
+          stdout: "pipe",
+        }).stdout.toString(),
+      ) as { screen: string; code: number };
     expect(run({}).screen).toContain("\x1b[31mERROR");
-    expect(run({ NO_COLOR: "1" }).screen).toBe("wandb: ERROR Unknown option --bogus. See `wandb-login --help`.\r\n");
-    expect(runCli(["--bogus"]).stderr).toBe("wandb: ERROR Unknown option --bogus. See `wandb-login --help`.\n");
+    expect(run({ NO_COLOR: "1" }).screen).toBe(
+      "wandb: ERROR Unknown option --bogus. See `wandb-login --help`.\r\n",
+    );
+    expect(runCli(["--bogus"]).stderr).toBe(
+      "wandb: ERROR Unknown option --bogus. See `wandb-login --help`.\n",
+    );
   });
 
   test("--stdin on a terminal asks, reads hidden, and stores", () => {
@@ -296,13 +350,34 @@ describe("real clients read what we wrote", () => {
   test("curl --netrc-file sends user:key to the host, not the `default` entry", async () => {
     if (!hasCurl) return noteSkip("curl judge", "curl not installed");
     let seen = "";
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch(req) { seen = req.headers.get("authorization") ?? ""; return new Response("ok"); } });
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(req) {
+        seen = req.headers.get("authorization") ?? "";
+        return new Response("ok");
+      },
+    });
     try {
       const home = tempDir();
-      writeFileSync(join(home, ".netrc"), "machine other login a password b\ndefault login anon password guest\n");
+      writeFileSync(
+        join(home, ".netrc"),
+        "machine other login a password b\ndefault login anon password guest\n",
+      );
       // curl matches netrc entries by host name without the port, so the host is port-less here.
       expect(runCli(["--host", "http://wandb.test", KEY40], { home }).code).toBe(0);
-      const curl = Bun.spawn(["curl", "-s", "--netrc-file", join(home, ".netrc"), "--connect-to", `wandb.test:80:127.0.0.1:${server.port}`, "http://wandb.test/"], { stdout: "pipe" });
+      const curl = Bun.spawn(
+        [
+          "curl",
+          "-s",
+          "--netrc-file",
+          join(home, ".netrc"),
+          "--connect-to",
+          `wandb.test:80:127.0.0.1:${server.port}`,
+          "http://wandb.test/",
+        ],
+        { stdout: "pipe" },
+      );
       expect(await curl.exited).toBe(0);
       expect(seen).toBe(`Basic ${Buffer.from(`user:${KEY40}`).toString("base64")}`);
     } finally {

@@ -2,16 +2,33 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fakeApi, hasPython, KEY40, KEY_V1, leaks, modeOf, noteSkip, pythonNetrc, read, runCli, runCliAsync, tempDir, VIEWER } from "./helpers";
+import {
+  fakeApi,
+  hasPython,
+  KEY40,
+  KEY_V1,
+  leaks,
+  modeOf,
+  noteSkip,
+  pythonNetrc,
+  read,
+  runCli,
+  runCliAsync,
+  tempDir,
+  VIEWER,
+} from "./helpers";
 
 const entry = (m: string, k: string) => `machine ${m}\n  login user\n  password ${k}\n`;
 
 /** Every file below `dir` with its bytes and mtime, to prove a command changed nothing. */
 function snapshot(dir: string): string {
-  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => {
-    const p = join(d, e.name);
-    return e.isDirectory() ? [p, ...walk(p)] : [`${p} ${statSync(p).mtimeMs} ${statSync(p).mode} ${read(p)}`];
-  });
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => {
+      const p = join(d, e.name);
+      return e.isDirectory()
+        ? [p, ...walk(p)]
+        : [`${p} ${statSync(p).mtimeMs} ${statSync(p).mode} ${read(p)}`];
+    });
   return walk(dir).join("\n");
 }
 
@@ -43,15 +60,29 @@ describe("status", () => {
   test("WANDB_API_KEY and a settings api_key are reported as the source, in login's order", () => {
     const home = tempDir();
     mkdirSync(join(home, ".config", "wandb"), { recursive: true });
-    writeFileSync(join(home, ".config", "wandb", "settings"), `[default]\napi_key = ${KEY40}\nbase_url = http://self.example:8080\n`);
+    writeFileSync(
+      join(home, ".config", "wandb", "settings"),
+      `[default]\napi_key = ${KEY40}\nbase_url = http://self.example:8080\n`,
+    );
     const fromSettings = runCli(["status", "--json"], { home });
     expect(fromSettings.code).toBe(0);
     expect(JSON.parse(fromSettings.stdout)).toMatchObject({
-      host: "http://self.example:8080", hostSource: `settings file ${join(home, ".config", "wandb", "settings")}`, machine: "self.example:8080",
-      source: join(home, ".config", "wandb", "settings"), key: `…${KEY40.slice(-4)}`, configured: true,
+      host: "http://self.example:8080",
+      hostSource: `settings file ${join(home, ".config", "wandb", "settings")}`,
+      machine: "self.example:8080",
+      source: join(home, ".config", "wandb", "settings"),
+      key: `…${KEY40.slice(-4)}`,
+      configured: true,
     });
-    const fromEnv = runCli(["status", "--json"], { home, env: { WANDB_API_KEY: KEY_V1, WANDB_BASE_URL: "https://w.example" } });
-    expect(JSON.parse(fromEnv.stdout)).toMatchObject({ source: "WANDB_API_KEY", host: "https://w.example", hostSource: "WANDB_BASE_URL" });
+    const fromEnv = runCli(["status", "--json"], {
+      home,
+      env: { WANDB_API_KEY: KEY_V1, WANDB_BASE_URL: "https://w.example" },
+    });
+    expect(JSON.parse(fromEnv.stdout)).toMatchObject({
+      source: "WANDB_API_KEY",
+      host: "https://w.example",
+      hostSource: "WANDB_BASE_URL",
+    });
     expect(leaks(fromEnv.stdout + fromEnv.stderr, KEY_V1)).toBe(false);
   });
 
@@ -60,7 +91,12 @@ describe("status", () => {
     writeFileSync(join(home, ".netrc"), entry("api.wandb.ai", KEY40));
     const r = runCli(["status", "--host", "http://other:1", "--json"], { home });
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ code: 1, configured: false, host: "http://other:1", error: expect.stringContaining("No API key configured") });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      code: 1,
+      configured: false,
+      host: "http://other:1",
+      error: expect.stringContaining("No API key configured"),
+    });
   });
 
   test("--verify checks the key with the server", async () => {
@@ -72,7 +108,10 @@ describe("status", () => {
       expect(ok.code).toBe(0);
       expect(JSON.parse(ok.stdout)).toMatchObject({ verified: true, username: "alice", entity: "acme" });
       expect(api.seen).toHaveLength(1);
-      const refused = await runCliAsync(["status", "--verify", "--host", api.url], { home, env: { WANDB_API_KEY: "e".repeat(40) } });
+      const refused = await runCliAsync(["status", "--verify", "--host", api.url], {
+        home,
+        env: { WANDB_API_KEY: "e".repeat(40) },
+      });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(`Invalid API key for ${api.url}`);
     } finally {
@@ -85,7 +124,11 @@ describe("logout", () => {
   test("removes only that host's entry: other bytes, macdef and default untouched", () => {
     const home = tempDir();
     const keep = "# mine\nmachine a login b password c\n\nmacdef init\nmachine api.wandb.ai in a macro\n\n";
-    writeFileSync(join(home, ".netrc"), `${keep}${entry("api.wandb.ai", KEY40)}default login anon password x\n`, { mode: 0o600 });
+    writeFileSync(
+      join(home, ".netrc"),
+      `${keep}${entry("api.wandb.ai", KEY40)}default login anon password x\n`,
+      { mode: 0o600 },
+    );
     const r = runCli(["logout"], { home });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`Removed the key for api.wandb.ai from ${join(home, ".netrc")}.`);
@@ -117,7 +160,9 @@ describe("logout", () => {
     expect(JSON.parse(env.stdout)).toMatchObject({ removed: true, source: "WANDB_API_KEY" });
     mkdirSync(join(home, "wandb"));
     writeFileSync(join(home, "wandb", "settings"), `[default]\napi_key = ${KEY40}\n`);
-    expect(runCli(["logout"], { home }).stderr).toContain(`still supplied by ${join(home, "wandb", "settings")}`);
+    expect(runCli(["logout"], { home }).stderr).toContain(
+      `still supplied by ${join(home, "wandb", "settings")}`,
+    );
   });
 
   test("login, logout, login again round-trips through the same writer", () => {

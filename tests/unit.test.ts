@@ -1,9 +1,31 @@
 // Unit tests of login.ts's pure functions.
 import { describe, expect, test } from "bun:test";
 import {
-  appUrl, basicAuth, checkApiKey, fromBytes, toBytes, CLOUD_URL, describeFetchError, firstCredential, InvalidKeyError, LoginError, machineName, maskKey,
-  maskSecrets, netrcLookup, normalizeHost, parseCommandLine, parseNetrc, parseSettings, proxyFor, removeNetrcEntry, resolveHost,
-  updateNetrc, updateSettings, UsageError, verifyKey,
+  appUrl,
+  basicAuth,
+  checkApiKey,
+  fromBytes,
+  toBytes,
+  CLOUD_URL,
+  describeFetchError,
+  firstCredential,
+  InvalidKeyError,
+  LoginError,
+  machineName,
+  maskKey,
+  maskSecrets,
+  netrcLookup,
+  normalizeHost,
+  parseCommandLine,
+  parseNetrc,
+  parseSettings,
+  proxyFor,
+  removeNetrcEntry,
+  resolveHost,
+  updateNetrc,
+  updateSettings,
+  UsageError,
+  verifyKey,
 } from "../login";
 import { KEY40, KEY_V1 } from "./helpers";
 
@@ -11,11 +33,22 @@ describe("command line", () => {
   const parse = (...argv: string[]) => parseCommandLine(argv);
   const expectParse = (...argv: string[]) => expect(parse(...argv)).resolves;
   test("a KEY and the defaults", async () => {
-    await expectParse(KEY40).toMatchObject({ command: "login", key: KEY40, cloud: false, verify: false, stdin: false, extraKeys: 0 });
+    await expectParse(KEY40).toMatchObject({
+      command: "login",
+      key: KEY40,
+      cloud: false,
+      verify: false,
+      stdin: false,
+      extraKeys: 0,
+    });
   });
   test("a leading `login` is skipped, `status` and `logout` are commands", async () => {
     await expectParse("login", KEY40).toMatchObject({ command: "login", key: KEY40 });
-    await expectParse("status", "--verify").toMatchObject({ command: "status", verify: true, key: undefined });
+    await expectParse("status", "--verify").toMatchObject({
+      command: "status",
+      verify: true,
+      key: undefined,
+    });
     await expectParse("--host", "http://x", "logout").toMatchObject({ command: "logout", host: "http://x" });
   });
   test("--base-url is --host, in both spellings", async () => {
@@ -55,15 +88,22 @@ describe("host", () => {
   test("trailing slashes go, the rest stays as written", () => {
     expect(normalizeHost("https://W.example.com:8443///")).toBe("https://W.example.com:8443");
   });
-  test.each(["wandb.example.com", "ftp://x", "https://", "http:///path", "https://a b", "/relative"])("invalid: %s", (raw) => {
-    expect(() => normalizeHost(raw)).toThrow(/Invalid host URL/);
-  });
+  test.each(["wandb.example.com", "ftp://x", "https://", "http:///path", "https://a b", "/relative"])(
+    "invalid: %s",
+    (raw) => {
+      expect(() => normalizeHost(raw)).toThrow(/Invalid host URL/);
+    },
+  );
   test("wandb.ai without api. is refused with a suggestion", () => {
-    expect(() => normalizeHost("https://wandb.ai")).toThrow(`https://wandb.ai is not a valid server address, did you mean ${CLOUD_URL}?`);
+    expect(() => normalizeHost("https://wandb.ai")).toThrow(
+      `https://wandb.ai is not a valid server address, did you mean ${CLOUD_URL}?`,
+    );
     expect(() => normalizeHost("https://app.wandb.ai/")).toThrow(/did you mean/);
   });
   test("http to api.wandb.ai is refused", () => {
-    expect(() => normalizeHost("http://api.wandb.ai")).toThrow("http is not secure, please use https://api.wandb.ai");
+    expect(() => normalizeHost("http://api.wandb.ai")).toThrow(
+      "http is not secure, please use https://api.wandb.ai",
+    );
   });
   test("machine name is the authority exactly as written", () => {
     expect(machineName("http://localhost:8080")).toBe("localhost:8080");
@@ -83,11 +123,26 @@ describe("host", () => {
       { path: "/ws", exists: true, values: { base_url: "http://ws" } },
     ];
     const env = { WANDB_BASE_URL: "http://env/" };
-    expect(resolveHost({ cloud: true, host: undefined }, env, settings)).toEqual({ url: CLOUD_URL, origin: "--cloud" });
-    expect(resolveHost({ cloud: false, host: "http://flag" }, env, settings)).toEqual({ url: "http://flag", origin: "--host" });
-    expect(resolveHost({ cloud: false }, env, settings)).toEqual({ url: "http://env", origin: "WANDB_BASE_URL" });
-    expect(resolveHost({ cloud: false }, {}, settings)).toEqual({ url: "http://ws", origin: "settings file /ws" });
-    expect(resolveHost({ cloud: false }, {}, settings.slice(0, 1))).toEqual({ url: "http://sys", origin: "settings file /sys" });
+    expect(resolveHost({ cloud: true, host: undefined }, env, settings)).toEqual({
+      url: CLOUD_URL,
+      origin: "--cloud",
+    });
+    expect(resolveHost({ cloud: false, host: "http://flag" }, env, settings)).toEqual({
+      url: "http://flag",
+      origin: "--host",
+    });
+    expect(resolveHost({ cloud: false }, env, settings)).toEqual({
+      url: "http://env",
+      origin: "WANDB_BASE_URL",
+    });
+    expect(resolveHost({ cloud: false }, {}, settings)).toEqual({
+      url: "http://ws",
+      origin: "settings file /ws",
+    });
+    expect(resolveHost({ cloud: false }, {}, settings.slice(0, 1))).toEqual({
+      url: "http://sys",
+      origin: "settings file /sys",
+    });
     expect(resolveHost({ cloud: false }, {}, [])).toEqual({ url: CLOUD_URL, origin: "default" });
   });
 });
@@ -100,7 +155,9 @@ describe("API key format", () => {
     expect(checkApiKey("")).toBe("API key is empty.");
     expect(checkApiKey("short")).toBe("API key must have 40+ characters, has 5.");
     expect(checkApiKey(KEY40.slice(1))).toBe("API key must have 40+ characters, has 39.");
-    expect(checkApiKey(`${KEY40}!`)).toBe("API key may only contain the letters A-Z, digits and underscores.");
+    expect(checkApiKey(`${KEY40}!`)).toBe(
+      "API key may only contain the letters A-Z, digits and underscores.",
+    );
     expect(checkApiKey(`${KEY40} x`)).toMatch(/may only contain/);
   });
   test("masking never shows the secret", () => {
@@ -110,7 +167,9 @@ describe("API key format", () => {
   });
   test("the first source with a key wins", () => {
     const c = (source: string, key: string) => () => ({ source, key, label: source });
-    const never = () => { throw new Error("looked past the winner"); };
+    const never = () => {
+      throw new Error("looked past the winner");
+    };
     expect(firstCredential([() => null, c("a", ""), c("b", "k"), never])?.source).toBe("b");
     expect(firstCredential([() => null, () => undefined])).toBeNull();
   });
@@ -123,18 +182,27 @@ describe("netrc", () => {
   });
   test("other entries, comments and blank lines are kept byte for byte; ours is replaced and goes last", () => {
     const before = `# my netrc\nmachine api.wandb.ai\n  login user\n  password OLD\n\nmachine github.com login me password gh\n`;
-    expect(updateNetrc(before, "api.wandb.ai", KEY40)).toBe(`# my netrc\n\nmachine github.com login me password gh\n${entry("api.wandb.ai", KEY40)}`);
+    expect(updateNetrc(before, "api.wandb.ai", KEY40)).toBe(
+      `# my netrc\n\nmachine github.com login me password gh\n${entry("api.wandb.ai", KEY40)}`,
+    );
   });
   test("a file without a final newline gets one before our entry", () => {
-    expect(updateNetrc("machine a login b password c", "h", KEY40)).toBe(`machine a login b password c\n${entry("h", KEY40)}`);
+    expect(updateNetrc("machine a login b password c", "h", KEY40)).toBe(
+      `machine a login b password c\n${entry("h", KEY40)}`,
+    );
   });
   test("our entry goes before `default`, which must stay last", () => {
     const before = "machine a login b password c\ndefault login anon password x\n";
-    expect(updateNetrc(before, "h", KEY40)).toBe(`machine a login b password c\n${entry("h", KEY40)}default login anon password x\n`);
+    expect(updateNetrc(before, "h", KEY40)).toBe(
+      `machine a login b password c\n${entry("h", KEY40)}default login anon password x\n`,
+    );
   });
   test("one-line entries, also several on a line, count as entries", () => {
-    const before = "machine a login b password c machine h login user password OLD machine z login y password w\n";
-    expect(updateNetrc(before, "h", KEY40)).toBe(`machine a login b password c machine z login y password w\n${entry("h", KEY40)}`);
+    const before =
+      "machine a login b password c machine h login user password OLD machine z login y password w\n";
+    expect(updateNetrc(before, "h", KEY40)).toBe(
+      `machine a login b password c machine z login y password w\n${entry("h", KEY40)}`,
+    );
   });
   test("duplicates of our entry are all removed", () => {
     const before = `${entry("h", "ONE")}${entry("x", "X")}${entry("h", "TWO")}`;
@@ -145,8 +213,11 @@ describe("netrc", () => {
     expect(updateNetrc(before, "h", KEY40)).toBe(before + entry("h", KEY40));
   });
   test("macdef bodies are kept with their blank line, even when they mention machines", () => {
-    const before = "macdef init\nmachine h login user password NOTOURS\n\nmachine h login user password OLD\n";
-    expect(updateNetrc(before, "h", KEY40)).toBe(`macdef init\nmachine h login user password NOTOURS\n\n${entry("h", KEY40)}`);
+    const before =
+      "macdef init\nmachine h login user password NOTOURS\n\nmachine h login user password OLD\n";
+    expect(updateNetrc(before, "h", KEY40)).toBe(
+      `macdef init\nmachine h login user password NOTOURS\n\n${entry("h", KEY40)}`,
+    );
   });
   test("an unterminated macdef at the end gets its blank line before our entry", () => {
     const after = updateNetrc("macdef init\ncd /tmp\n", "h", KEY40);
@@ -187,7 +258,8 @@ describe("netrc", () => {
   });
   test("remove reports what it removed and keeps the rest", () => {
     expect(removeNetrcEntry(`${entry("a", "1")}${entry("h", "2")}default login x\n`, "h")).toEqual({
-      text: `${entry("a", "1")}default login x\n`, removed: 1,
+      text: `${entry("a", "1")}default login x\n`,
+      removed: 1,
     });
     expect(removeNetrcEntry(entry("a", "1"), "h")).toEqual({ text: entry("a", "1"), removed: 0 });
   });
@@ -195,7 +267,8 @@ describe("netrc", () => {
 
 describe("settings files", () => {
   test("reads [default], with [DEFAULT] beneath it, keys case-insensitive", () => {
-    const text = "[DEFAULT]\nentity = e\n\n[default]\nBase_URL = http://x:1\napi_key: K\n# c\n[other]\nbase_url = nope\n";
+    const text =
+      "[DEFAULT]\nentity = e\n\n[default]\nBase_URL = http://x:1\napi_key: K\n# c\n[other]\nbase_url = nope\n";
     expect(parseSettings(text).values).toEqual({ entity: "e", base_url: "http://x:1", api_key: "K" });
   });
   test("malformed files are reported", () => {
@@ -204,21 +277,28 @@ describe("settings files", () => {
     expect(parseSettings("[default]\njust words\n").error).toMatch(/cannot parse/);
   });
   test("set replaces in place and keeps every other line", () => {
-    const text = "# mine\n[default]\nmode = offline\nbase_url = http://old\n  continued\nanonymous = must\n\n[other]\nx = 1\n";
+    const text =
+      "# mine\n[default]\nmode = offline\nbase_url = http://old\n  continued\nanonymous = must\n\n[other]\nx = 1\n";
     expect(updateSettings(text, { base_url: "http://new", anonymous: null })).toBe(
       "# mine\n[default]\nmode = offline\nbase_url = http://new\n\n[other]\nx = 1\n",
     );
   });
   test("a value continued after a blank line is replaced whole, once", () => {
-    expect(updateSettings("[default]\nbase_url = a\n\n  more\nmode = x\n", { base_url: "h" })).toBe("[default]\nbase_url = h\n\nmode = x\n");
+    expect(updateSettings("[default]\nbase_url = a\n\n  more\nmode = x\n", { base_url: "h" })).toBe(
+      "[default]\nbase_url = h\n\nmode = x\n",
+    );
   });
   test("set adds to [default], or adds the section", () => {
-    expect(updateSettings("[default]\nmode = online\n\n[x]\n", { base_url: "h" })).toBe("[default]\nmode = online\nbase_url = h\n\n[x]\n");
+    expect(updateSettings("[default]\nmode = online\n\n[x]\n", { base_url: "h" })).toBe(
+      "[default]\nmode = online\nbase_url = h\n\n[x]\n",
+    );
     expect(updateSettings("", { base_url: "h" })).toBe("[default]\nbase_url = h\n");
     expect(updateSettings("[x]\na = 1\n", { base_url: "h" })).toBe("[x]\na = 1\n\n[default]\nbase_url = h\n");
   });
   test("CRLF files keep CRLF", () => {
-    expect(updateSettings("[default]\r\nmode = x\r\n", { base_url: "h" })).toBe("[default]\r\nmode = x\r\nbase_url = h\r\n");
+    expect(updateSettings("[default]\r\nmode = x\r\n", { base_url: "h" })).toBe(
+      "[default]\r\nmode = x\r\nbase_url = h\r\n",
+    );
     expect(updateSettings("[x]\r\n", { base_url: "h" })).toBe("[x]\r\n\r\n[default]\r\nbase_url = h\r\n");
   });
   test("removing what is not there changes nothing; % is escaped for configparser", () => {
@@ -233,31 +313,83 @@ describe("settings files", () => {
 });
 
 describe("verification, with a fake fetch", () => {
-  const viewer = { username: "alice", entity: "acme", teams: { edges: [{ node: { name: "acme" } }, { node: { name: "ml" } }] } };
-  const fakeFetch = (answer: () => Response | Promise<Response>) => (async () => answer()) as unknown as typeof fetch;
+  const viewer = {
+    username: "alice",
+    entity: "acme",
+    teams: { edges: [{ node: { name: "acme" } }, { node: { name: "ml" } }] },
+  };
+  const fakeFetch = (answer: () => Response | Promise<Response>) =>
+    (async () => answer()) as unknown as typeof fetch;
   test("a non-null viewer is a valid key", async () => {
-    expect(await verifyKey("http://h", KEY40, {}, fakeFetch(() => Response.json({ data: { viewer } })))).toEqual({
-      username: "alice", entity: "acme", teams: ["acme", "ml"],
+    expect(
+      await verifyKey(
+        "http://h",
+        KEY40,
+        {},
+        fakeFetch(() => Response.json({ data: { viewer } })),
+      ),
+    ).toEqual({
+      username: "alice",
+      entity: "acme",
+      teams: ["acme", "ml"],
     });
   });
   test.each([
     ["401", () => new Response("", { status: 401 }), /^Invalid API key for http:\/\/h\./],
     ["a null viewer", () => Response.json({ data: { viewer: null } }), /^Invalid API key for http:\/\/h\./],
-    ["502", () => new Response("", { status: 502, statusText: "Bad Gateway" }), /^http:\/\/h answered HTTP 502 Bad Gateway\./],
-    ["HTML", () => new Response("<html>", { headers: { "content-type": "text/html" } }), /did not answer with JSON \(got text\/html\)/],
-    ["404", () => new Response("", { status: 404, statusText: "Not Found" }), /^http:\/\/h answered HTTP 404 Not Found\. Is this the address of a W&B server\?$/],
+    [
+      "502",
+      () => new Response("", { status: 502, statusText: "Bad Gateway" }),
+      /^http:\/\/h answered HTTP 502 Bad Gateway\./,
+    ],
+    [
+      "HTML",
+      () => new Response("<html>", { headers: { "content-type": "text/html" } }),
+      /did not answer with JSON \(got text\/html\)/,
+    ],
+    [
+      "404",
+      () => new Response("", { status: 404, statusText: "Not Found" }),
+      /^http:\/\/h answered HTTP 404 Not Found\. Is this the address of a W&B server\?$/,
+    ],
   ])("%s is refused with its own message", async (_, answer, message) => {
     await expect(verifyKey("http://h", KEY40, {}, fakeFetch(answer))).rejects.toThrow(message);
   });
   test("only refusals of the key itself are InvalidKeyError (the prompt asks again for those)", async () => {
-    await expect(verifyKey("http://h", KEY40, {}, fakeFetch(() => new Response("", { status: 403 })))).rejects.toBeInstanceOf(InvalidKeyError);
-    await expect(verifyKey("http://h", KEY40, {}, fakeFetch(() => new Response("", { status: 500 })))).rejects.not.toBeInstanceOf(InvalidKeyError);
+    await expect(
+      verifyKey(
+        "http://h",
+        KEY40,
+        {},
+        fakeFetch(() => new Response("", { status: 403 })),
+      ),
+    ).rejects.toBeInstanceOf(InvalidKeyError);
+    await expect(
+      verifyKey(
+        "http://h",
+        KEY40,
+        {},
+        fakeFetch(() => new Response("", { status: 500 })),
+      ),
+    ).rejects.not.toBeInstanceOf(InvalidKeyError);
   });
   test.each([
-    [Object.assign(new Error("t"), { name: "TimeoutError" }), "https://h did not answer within 10 seconds (set WANDB_HTTP_TIMEOUT to wait longer)."],
-    [Object.assign(new Error("r"), { code: "ECONNREFUSED" }), "Could not connect to https://h: connection refused. Is the server running?"],
-    [Object.assign(new Error("d"), { code: "ENOTFOUND" }), "Could not connect to https://h: DNS lookup of h failed. Check the host name."],
-    [Object.assign(new Error("c"), { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" }), /TLS certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)\. If the server uses a private CA/],
+    [
+      Object.assign(new Error("t"), { name: "TimeoutError" }),
+      "https://h did not answer within 10 seconds (set WANDB_HTTP_TIMEOUT to wait longer).",
+    ],
+    [
+      Object.assign(new Error("r"), { code: "ECONNREFUSED" }),
+      "Could not connect to https://h: connection refused. Is the server running?",
+    ],
+    [
+      Object.assign(new Error("d"), { code: "ENOTFOUND" }),
+      "Could not connect to https://h: DNS lookup of h failed. Check the host name.",
+    ],
+    [
+      Object.assign(new Error("c"), { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" }),
+      /TLS certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)\. If the server uses a private CA/,
+    ],
   ])("network failure %#: one line naming the host and the cause", (err, message) => {
     const text = describeFetchError(err, "https://h", {}, 10);
     if (typeof message === "string") expect(text).toBe(message);
@@ -265,16 +397,26 @@ describe("verification, with a fake fetch", () => {
   });
   test("the proxy in use is named, without its password", () => {
     const err = Object.assign(new Error("r"), { code: "ECONNREFUSED" });
-    expect(describeFetchError(err, "https://h", { HTTPS_PROXY: "http://u:pw@proxy:3128" }, 10)).toContain("via proxy http://proxy:3128");
+    expect(describeFetchError(err, "https://h", { HTTPS_PROXY: "http://u:pw@proxy:3128" }, 10)).toContain(
+      "via proxy http://proxy:3128",
+    );
   });
   test("proxy choice follows HTTPS_PROXY/HTTP_PROXY/NO_PROXY, both cases", () => {
-    expect(proxyFor("https://h.example", { https_proxy: "http://p1", HTTP_PROXY: "http://p2" })).toBe("http://p1");
+    expect(proxyFor("https://h.example", { https_proxy: "http://p1", HTTP_PROXY: "http://p2" })).toBe(
+      "http://p1",
+    );
     expect(proxyFor("https://h.example", { HTTP_PROXY: "http://p2" })).toBeUndefined(); // as Bun's fetch and Python's requests do
-    expect(proxyFor("http://h.example", { HTTPS_PROXY: "http://p1", http_proxy: "http://p2" })).toBe("http://p2");
+    expect(proxyFor("http://h.example", { HTTPS_PROXY: "http://p1", http_proxy: "http://p2" })).toBe(
+      "http://p2",
+    );
     expect(proxyFor("http://h.example", { HTTP_PROXY: "http://p", NO_PROXY: "xample" })).toBe("http://p"); // suffixes match at dots only
     expect(proxyFor("http://h.example", { HTTP_PROXY: "http://p", NO_PROXY: "example" })).toBeUndefined();
-    expect(proxyFor("http://a.h.example", { HTTP_PROXY: "http://p", no_proxy: ".h.example" })).toBeUndefined();
-    expect(proxyFor("http://127.0.0.1:8080", { HTTP_PROXY: "http://p", NO_PROXY: "localhost,127.0.0.1" })).toBeUndefined();
+    expect(
+      proxyFor("http://a.h.example", { HTTP_PROXY: "http://p", no_proxy: ".h.example" }),
+    ).toBeUndefined();
+    expect(
+      proxyFor("http://127.0.0.1:8080", { HTTP_PROXY: "http://p", NO_PROXY: "localhost,127.0.0.1" }),
+    ).toBeUndefined();
     expect(proxyFor("http://x", { HTTP_PROXY: "http://p", NO_PROXY: "*" })).toBeUndefined();
   });
   test("byte strings round-trip UTF-8; Basic auth is base64 of api:key's UTF-8 bytes", () => {

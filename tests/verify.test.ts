@@ -2,7 +2,19 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, fakeApi, has, KEY40, KEY_V1, leaks, noteSkip, read, runCliAsync, tempDir, VIEWER } from "./helpers";
+import {
+  BIN,
+  fakeApi,
+  has,
+  KEY40,
+  KEY_V1,
+  leaks,
+  noteSkip,
+  read,
+  runCliAsync,
+  tempDir,
+  VIEWER,
+} from "./helpers";
 
 const entry = (m: string, k: string) => `machine ${m}\n  login user\n  password ${k}\n`;
 const api = fakeApi({ viewers: { [KEY40]: VIEWER, [KEY_V1]: { ...VIEWER, username: "acme", teams: null } } });
@@ -28,7 +40,9 @@ describe("--verify", () => {
     expect(req.headers.authorization).toBe(`Basic ${Buffer.from(`api:${KEY40}`).toString("base64")}`);
     expect(req.headers["user-agent"]).toBe(`wandb-login/${require("../package.json").version}`);
     expect(JSON.parse(req.body).query).toContain("viewer { id entity username email flags teams");
-    expect(r.stderr).toContain(`Currently logged in as: alice (acme) to ${api.url}. Use \`wandb-login --relogin\` to force relogin.`);
+    expect(r.stderr).toContain(
+      `Currently logged in as: alice (acme) to ${api.url}. Use \`wandb-login --relogin\` to force relogin.`,
+    );
     expect(r.stderr).toContain("Credentials from: argument");
     expect(r.stderr).toContain("Default team: acme (other teams: ml-team)");
     expect(read(join(home, ".netrc"))).toBe(entry(`127.0.0.1:${api.port}`, KEY40));
@@ -72,7 +86,11 @@ describe("--verify", () => {
     ["a null viewer", () => Response.json({ data: { viewer: null } }), /Invalid API key for/],
     ["HTTP 403", () => new Response("no", { status: 403 }), /Invalid API key for/],
     ["HTTP 500", () => new Response("boom", { status: 500 }), /answered HTTP 500/],
-    ["an HTML page", () => new Response("<html>portal</html>", { headers: { "content-type": "text/html" } }), /did not answer with JSON \(got text\/html\)/],
+    [
+      "an HTML page",
+      () => new Response("<html>portal</html>", { headers: { "content-type": "text/html" } }),
+      /did not answer with JSON \(got text\/html\)/,
+    ],
   ])("%s: one line naming the host and the cause, exit 1, nothing written", async (_, answer, message) => {
     const server = failing(answer);
     try {
@@ -92,7 +110,9 @@ describe("--verify", () => {
     const server = fakeApi({ answer: () => new Promise<Response>(() => {}) });
     try {
       const started = Date.now();
-      const r = await runCliAsync(["--verify", "--host", server.url, KEY40], { env: { WANDB_HTTP_TIMEOUT: "1" } });
+      const r = await runCliAsync(["--verify", "--host", server.url, KEY40], {
+        env: { WANDB_HTTP_TIMEOUT: "1" },
+      });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`${server.url} did not answer within 1 seconds`);
       expect(Date.now() - started).toBeLessThan(8000);
@@ -107,32 +127,44 @@ describe("--verify", () => {
     const refused = await runCliAsync(["--verify", "--host", closed.url, KEY40]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`Could not connect to ${closed.url}: connection refused`);
-    const dns = await runCliAsync(["--verify", "--host", "http://no-such-host.invalid", KEY40], { env: { WANDB_HTTP_TIMEOUT: "5" } });
+    const dns = await runCliAsync(["--verify", "--host", "http://no-such-host.invalid", KEY40], {
+      env: { WANDB_HTTP_TIMEOUT: "5" },
+    });
     expect(dns.code).toBe(1);
     expect(dns.stderr).toMatch(/no-such-host\.invalid.*(DNS lookup|did not answer)/);
   });
 
   test("HTTP_PROXY is used, and named when the proxy fails", async () => {
-    const proxy = fakeApi({ answer: () => Response.json({ data: { viewer: { ...VIEWER, username: "via-proxy" } } }) });
+    const proxy = fakeApi({
+      answer: () => Response.json({ data: { viewer: { ...VIEWER, username: "via-proxy" } } }),
+    });
     try {
-      const r = await runCliAsync(["--verify", "--host", "http://wandb.test", KEY40], { env: { HTTP_PROXY: proxy.url } });
+      const r = await runCliAsync(["--verify", "--host", "http://wandb.test", KEY40], {
+        env: { HTTP_PROXY: proxy.url },
+      });
       expect(r.code).toBe(0);
       expect(proxy.seen.at(-1)?.url).toBe("http://wandb.test/graphql");
       expect(r.stderr).toContain("Currently logged in as: via-proxy (acme)");
     } finally {
       proxy.stop();
     }
-    const down = await runCliAsync(["--verify", "--host", "http://wandb.test", KEY40], { env: { http_proxy: proxy.url } });
+    const down = await runCliAsync(["--verify", "--host", "http://wandb.test", KEY40], {
+      env: { http_proxy: proxy.url },
+    });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain(`via proxy ${proxy.url}`);
-    const bypass = await runCliAsync(["--verify", "--host", api.url, KEY40], { env: { HTTP_PROXY: proxy.url, NO_PROXY: "127.0.0.1" } });
+    const bypass = await runCliAsync(["--verify", "--host", api.url, KEY40], {
+      env: { HTTP_PROXY: proxy.url, NO_PROXY: "127.0.0.1" },
+    });
     expect(bypass.code).toBe(0);
   });
 
   test("HTTPS_PROXY carries https requests (a CONNECT tunnel), and a refused tunnel is told", async () => {
     const proxy = fakeApi({ answer: () => new Response("no", { status: 403 }) });
     try {
-      const r = await runCliAsync(["--verify", "--host", "https://wandb.test", KEY40], { env: { HTTPS_PROXY: proxy.url } });
+      const r = await runCliAsync(["--verify", "--host", "https://wandb.test", KEY40], {
+        env: { HTTPS_PROXY: proxy.url },
+      });
       expect(r.code).toBe(1);
       expect(proxy.seen.map((s) => s.method)).toContain("CONNECT");
       expect(r.stderr).toContain(`Could not connect to https://wandb.test via proxy ${proxy.url}`);
@@ -143,7 +175,9 @@ describe("--verify", () => {
   });
 
   test("BUN_CONFIG_VERBOSE_FETCH=curl leaks neither the key nor its Basic encoding", async () => {
-    const r = await runCliAsync(["--verify", "--host", api.url, KEY40], { env: { BUN_CONFIG_VERBOSE_FETCH: "curl" } });
+    const r = await runCliAsync(["--verify", "--host", api.url, KEY40], {
+      env: { BUN_CONFIG_VERBOSE_FETCH: "curl" },
+    });
     expect(r.code).toBe(0);
     expect(leaks(r.stdout + r.stderr, KEY40)).toBe(false);
   });
@@ -153,26 +187,53 @@ describe("TLS", () => {
   const haveOpenssl = has("openssl");
   const dir = tempDir();
   if (haveOpenssl) {
-    Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-      "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], { stderr: "pipe" });
+    Bun.spawnSync(
+      [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      ],
+      { stderr: "pipe" },
+    );
   }
-  test.each([["SSL_CERT_FILE"], ["NODE_EXTRA_CA_CERTS"], ["REQUESTS_CA_BUNDLE"], [""]])("private CA via %p", async (variable) => {
-    if (!haveOpenssl) return noteSkip("TLS tests", "openssl not installed");
-    const server = fakeApi({ viewers: { [KEY40]: VIEWER }, tls: { cert: read(join(dir, "cert.pem")), key: read(join(dir, "key.pem")) } });
-    try {
-      const r = await runCliAsync(["--verify", "--host", server.url, KEY40], { env: variable ? { [variable]: join(dir, "cert.pem") } : {} });
-      if (variable) {
-        expect(r.stderr).toContain("Currently logged in as: alice (acme)");
-        expect(r.code).toBe(0);
-      } else {
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain("TLS certificate not trusted");
-        expect(r.stderr).toContain("SSL_CERT_FILE");
+  test.each([["SSL_CERT_FILE"], ["NODE_EXTRA_CA_CERTS"], ["REQUESTS_CA_BUNDLE"], [""]])(
+    "private CA via %p",
+    async (variable) => {
+      if (!haveOpenssl) return noteSkip("TLS tests", "openssl not installed");
+      const server = fakeApi({
+        viewers: { [KEY40]: VIEWER },
+        tls: { cert: read(join(dir, "cert.pem")), key: read(join(dir, "key.pem")) },
+      });
+      try {
+        const r = await runCliAsync(["--verify", "--host", server.url, KEY40], {
+          env: variable ? { [variable]: join(dir, "cert.pem") } : {},
+        });
+        if (variable) {
+          expect(r.stderr).toContain("Currently logged in as: alice (acme)");
+          expect(r.code).toBe(0);
+        } else {
+          expect(r.code).toBe(1);
+          expect(r.stderr).toContain("TLS certificate not trusted");
+          expect(r.stderr).toContain("SSL_CERT_FILE");
+        }
+      } finally {
+        server.stop();
       }
-    } finally {
-      server.stop();
-    }
-  });
+    },
+  );
 });
 
 describe("--json", () => {
@@ -181,8 +242,15 @@ describe("--json", () => {
     const r = await runCliAsync(["--verify", "--json", "--host", api.url, KEY40], { home });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
-      host: api.url, machine: `127.0.0.1:${api.port}`, source: "argument", stored: true, netrc: join(home, ".netrc"),
-      verified: true, username: "alice", entity: "acme", teams: ["acme", "ml-team"],
+      host: api.url,
+      machine: `127.0.0.1:${api.port}`,
+      source: "argument",
+      stored: true,
+      netrc: join(home, ".netrc"),
+      verified: true,
+      username: "alice",
+      entity: "acme",
+      teams: ["acme", "ml-team"],
     });
     expect(r.stdout.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain("Currently logged in as");
@@ -193,20 +261,33 @@ describe("--json", () => {
     const r = await runCliAsync(["--json"], { home, env: { WANDB_API_KEY: KEY40 } });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
-      host: "https://api.wandb.ai", machine: "api.wandb.ai", source: "WANDB_API_KEY", stored: false, netrc: join(home, ".netrc"),
-      verified: false, username: null, entity: null, teams: null,
+      host: "https://api.wandb.ai",
+      machine: "api.wandb.ai",
+      source: "WANDB_API_KEY",
+      stored: false,
+      netrc: join(home, ".netrc"),
+      verified: false,
+      username: null,
+      entity: null,
+      teams: null,
     });
   });
 
   test("failure: {error, code} and the exit code, for login and usage errors alike", async () => {
     const refused = await runCliAsync(["--verify", "--json", "--host", api.url, "e".repeat(40)]);
     expect(refused.code).toBe(1);
-    expect(JSON.parse(refused.stdout)).toEqual({ error: expect.stringContaining("Invalid API key for"), code: 1 });
+    expect(JSON.parse(refused.stdout)).toEqual({
+      error: expect.stringContaining("Invalid API key for"),
+      code: 1,
+    });
     const usage = await runCliAsync(["--json", "--bogus"]);
     expect(usage.code).toBe(2);
     expect(JSON.parse(usage.stdout)).toEqual({ error: "Unknown option --bogus.", code: 2 });
     const none = await runCliAsync(["--json"]);
-    expect(JSON.parse(none.stdout)).toMatchObject({ code: 1, error: expect.stringContaining("No API key configured") });
+    expect(JSON.parse(none.stdout)).toMatchObject({
+      code: 1,
+      error: expect.stringContaining("No API key configured"),
+    });
   });
 });
 
@@ -215,9 +296,18 @@ describe("the prompt with --verify", () => {
     if (!has("python3")) return noteSkip("prompt test", "python3 not installed");
     const home = tempDir();
     mkdirSync(join(home, "cwd"));
-    const proc = Bun.spawn(["python3", join(import.meta.dir, "terminal.py"), BIN, `${"d".repeat(40)}\\r`, `${KEY40}\\r`], {
-      env: { PATH: process.env.PATH!, HOME: home, TERM: "xterm", PTY_ARGS: JSON.stringify(["--verify", "--host", api.url]) }, stdout: "pipe",
-    });
+    const proc = Bun.spawn(
+      ["python3", join(import.meta.dir, "terminal.py"), BIN, `${"d".repeat(40)}\\r`, `${KEY40}\\r`],
+      {
+        env: {
+          PATH: process.env.PATH!,
+          HOME: home,
+          TERM: "xterm",
+          PTY_ARGS: JSON.stringify(["--verify", "--host", api.url]),
+        },
+        stdout: "pipe",
+      },
+    );
     const r = JSON.parse(await new Response(proc.stdout).text());
     expect(r.code).toBe(0);
     expect(r.screen).toContain(`Invalid API key for ${api.url}`);
