@@ -600,7 +600,8 @@ export function parseSettings(text: string): { values: Record<string, string>; e
   const sections: Record<string, Record<string, string>> = {};
   info.forEach(({ section, key, first }, i) => {
     if (section === null || key === undefined) return;
-    const values = (sections[section] ??= {});
+    sections[section] ??= {};
+    const values = sections[section];
     const line = lines[i].trim();
     values[key] = first ? line.replace(/^.*?\s*[=:]\s*/, "") : `${values[key]}\n${line}`;
   });
@@ -942,7 +943,7 @@ export function proxyFor(url: string, env: Env): string | undefined {
   );
   if (
     noProxy.some(
-      (p) => p === "*" || (p && (host === p.split(":")[0] || host.endsWith("." + p.split(":")[0]))),
+      (p) => p === "*" || (p && (host === p.split(":")[0] || host.endsWith(`.${p.split(":")[0]}`))),
     )
   )
     return undefined;
@@ -1103,7 +1104,7 @@ export function createLog(color: boolean, secrets: Set<string>) {
   const line = (type: string, text: string) =>
     `${paint("34;1", "wandb")}: ${labels[type] ?? ""}${maskSecrets(text, secrets)}`;
   const reporter = {
-    log: (entry: LogObject) => writeStderr(line(entry.type, entry.args.map(String).join(" ")) + "\n"),
+    log: (entry: LogObject) => writeStderr(`${line(entry.type, entry.args.map(String).join(" "))}\n`),
   };
   return Object.assign(createConsola({ reporters: [reporter], level: 3 }), {
     ask: (text: string) => writeStderr(line("info", text)),

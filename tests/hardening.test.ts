@@ -21,7 +21,7 @@ import {
   KEY_V1,
   leaks,
   modeOf,
-  noteSkip,
+  testIf,
   read,
   runCli,
   runCliAsync,
@@ -91,8 +91,11 @@ describe("links, folders and permissions", () => {
     expect(readdirSync(home)).toEqual(["file"]);
   });
 
-  test("a folder we cannot write: exit 1 naming the cause", () => {
-    if (!has("setpriv")) return noteSkip("unwritable folder test", "setpriv not installed");
+  testIf(
+    has("setpriv"),
+    "unwritable folder test",
+    "setpriv not installed",
+  )("a folder we cannot write: exit 1 naming the cause", () => {
     const home = tempDir();
     chmodSync(home, 0o755); // root's, so uid 12345 cannot write it
     const proc = Bun.spawnSync(
@@ -187,10 +190,10 @@ function assertOnlyOurEntryChanged(before: string, key: string): void {
     return;
   }
   const base = removeNetrcEntry(before, MACHINE).text;
-  const ours = /machine api\.wandb\.ai\r?\n  login user\r?\n  password \S+\r?\n/.exec(after);
+  const ours = /machine api\.wandb\.ai\r?\n {2}login user\r?\n {2}password \S+\r?\n/.exec(after);
   expect(ours).not.toBeNull();
   const rest = after.slice(0, ours!.index) + after.slice(ours!.index + ours![0].length);
-  expect([base, base + "\n", base + "\r\n", base + "\n\n", base + "\r\n\r\n"]).toContain(rest);
+  expect([base, `${base}\n`, `${base}\r\n`, `${base}\n\n`, `${base}\r\n\r\n`]).toContain(rest);
   expect(
     netrcLookup(after, MACHINE).error
       ? parseNetrc(after)
@@ -259,42 +262,51 @@ describe("hostile netrc content (property-based)", () => {
           return;
         } // refusals are judged above
         const again = removeNetrcEntry(updated, MACHINE).text;
-        expect([base, base + "\n", base + "\r\n", base + "\n\n", base + "\r\n\r\n"]).toContain(again);
+        expect([base, `${base}\n`, `${base}\r\n`, `${base}\n\n`, `${base}\r\n\r\n`]).toContain(again);
       }),
       { numRuns: 1000 },
     );
   });
 
-  test("Python's netrc agrees: for every file it can parse, ours reads back and the others are unchanged", () => {
-    if (!hasPython) return noteSkip("Python netrc property test", "python3 not installed");
-    const samples = fc.sample(netrcArb, 1500).filter((t) => !parseNetrc(t).error);
-    type Read = { hosts: Record<string, string[]>; macros: unknown; error?: string };
-    const results = pythonBeforeAfter<Read>(
-      samples,
-      (t) => updateNetrc(t, MACHINE, KEY40),
-      `
+  testIf(
+    hasPython,
+    "Python netrc property test",
+    "python3 not installed",
+  )(
+    "Python's netrc agrees: for every file it can parse, ours reads back and the others are unchanged",
+    () => {
+      const samples = fc.sample(netrcArb, 1500).filter((t) => !parseNetrc(t).error);
+      type Read = { hosts: Record<string, string[]>; macros: unknown; error?: string };
+      const results = pythonBeforeAfter<Read>(
+        samples,
+        (t) => updateNetrc(t, MACHINE, KEY40),
+        `
     n = netrc.netrc(path)
     return {"hosts": {h: list(v) for h, v in n.hosts.items()}, "macros": n.macros}`,
-    );
-    let judged = 0;
-    results.forEach(([before, after], i) => {
-      if (before.error) return; // our parser and Python disagree on parseability: judged elsewhere
-      judged++;
-      expect(after.error).toBeUndefined();
-      expect(after.hosts[MACHINE]).toEqual(["user", "", KEY40]);
-      const others = (h: Record<string, string[]>) =>
-        Object.fromEntries(Object.entries(h).filter(([k]) => k !== MACHINE));
-      expect([i, others(after.hosts)]).toEqual([i, others(before.hosts)]);
-      expect(after.macros).toEqual(before.macros);
-    });
-    expect(judged).toBeGreaterThan(50);
-  });
+      );
+      let judged = 0;
+      results.forEach(([before, after], i) => {
+        if (before.error) return; // our parser and Python disagree on parseability: judged elsewhere
+        judged++;
+        expect(after.error).toBeUndefined();
+        expect(after.hosts[MACHINE]).toEqual(["user", "", KEY40]);
+        const others = (h: Record<string, string[]>) =>
+          Object.fromEntries(Object.entries(h).filter(([k]) => k !== MACHINE));
+        expect([i, others(after.hosts)]).toEqual([i, others(before.hosts)]);
+        expect(after.macros).toEqual(before.macros);
+      });
+      expect(judged).toBeGreaterThan(50);
+    },
+  );
 
-  test("our parser and Python's agree on which files parse", () => {
-    if (!hasPython) return noteSkip("parser agreement test", "python3 not installed");
+  testIf(
+    hasPython,
+    "parser agreement test",
+    "python3 not installed",
+  )("our parser and Python's agree on which files parse", () => {
     const dir = tempDir();
     const samples = fc.sample(netrcArb, 300);
-    samples.forEach((text, i) => writeFileSync(join(dir, String(i)), text, "latin1"));
+    for (const [i, text] of samples.entries()) writeFileSync(join(dir, String(i)), text, "latin1");
     const script =
       "import netrc,sys,os,json\nr=[]\nfor i in range(int(sys.argv[2])):\n  try:\n    n=netrc.netrc(os.path.join(sys.argv[1],str(i)));r.append(n.hosts.get(sys.argv[3]) and list(n.hosts[sys.argv[3]]))\n  except Exception as e:\n    r.append('error')\nprint(json.dumps(r))";
     const proc = Bun.spawnSync(["python3", "-c", script, dir, String(samples.length), MACHINE], {
@@ -356,8 +368,11 @@ describe("hostile environment", () => {
       stdout: "pipe",
     });
 
-  test("no HOME and no passwd entry: works with NETRC, else exit 1 naming NETRC and HOME", () => {
-    if (!has("setpriv")) return noteSkip("no-passwd-entry test", "setpriv not installed");
+  testIf(
+    has("setpriv"),
+    "no-passwd-entry test",
+    "setpriv not installed",
+  )("no HOME and no passwd entry: works with NETRC, else exit 1 naming NETRC and HOME", () => {
     const dir = tempDir();
     chmodSync(dir, 0o777);
     const without = asNobody({}, [KEY40]);
@@ -487,8 +502,11 @@ describe("hostile settings content (property-based, configparser as the judge)",
     .tuple(fc.array(iniLine, { maxLength: 14 }), fc.constantFrom("\n", "\r\n"))
     .map(([lines, eol]) => lines.join(eol) + eol);
 
-  test("set base_url, drop anonymous: configparser reads exactly that change", () => {
-    if (!hasPython) return noteSkip("configparser property test", "python3 not installed");
+  testIf(
+    hasPython,
+    "configparser property test",
+    "python3 not installed",
+  )("set base_url, drop anonymous: configparser reads exactly that change", () => {
     const samples = fc.sample(iniArb, 400);
     const results = pythonBeforeAfter<Record<string, Record<string, string>>>(
       samples,

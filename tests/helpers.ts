@@ -1,11 +1,12 @@
 // Shared test helpers: run the compiled binary as a user would, and ask real clients to judge.
+import { test } from "bun:test";
 import { mkdtempSync, readFileSync, existsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const BIN = join(import.meta.dir, "..", "dist", "wandb-login");
 export const KEY40 = "0123456789abcdef0123456789abcdef01234567";
-export const KEY_V1 = "wandb_v1_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-".repeat(2) + "aBcDeFgHiJkLmN";
+export const KEY_V1 = `wandb_v1_${"AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-".repeat(2)}aBcDeFgHiJkLmN`;
 
 export function tempDir(prefix = "wl-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -68,6 +69,12 @@ export const hasCurl = has("curl");
 /** Says out loud that a judge is missing, so a skip is never silent. */
 export function noteSkip(what: string, why: string): void {
   console.warn(`SKIPPED ${what}: ${why}`);
+}
+
+/** `test` when `ready`; else a test the runner counts as skipped, announced with a SKIPPED line. */
+export function testIf(ready: boolean, what: string, why: string): typeof test {
+  if (!ready) noteSkip(what, why);
+  return test.skipIf(!ready) as typeof test;
 }
 
 /** What Python's netrc module (as the W&B SDK uses it) returns for a machine: [login, account, password] or null. */

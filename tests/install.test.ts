@@ -12,7 +12,7 @@ import {
 import { join } from "node:path";
 import { build } from "../scripts/build";
 import { packageRelease } from "../scripts/release";
-import { BIN, has, noteSkip, tempDir } from "./helpers";
+import { BIN, has, tempDir, testIf } from "./helpers";
 
 const INSTALL = join(import.meta.dir, "..", "install.sh");
 const VERSION = require("../package.json").version;
@@ -67,20 +67,26 @@ async function install(shell: string[], env: Record<string, string> = {}, uname?
 const shells = [["sh"], ["dash"], ["busybox", "sh"]];
 
 describe("install.sh", () => {
-  test.each(shells)("installs a checked, working binary under %s", async (...shell) => {
-    if (!has(shell[0])) return noteSkip(`install.sh under ${shell.join(" ")}`, `${shell[0]} not installed`);
-    const r = await install(shell);
-    expect(r.stderr).toContain("is not on your PATH");
-    expect(r.code).toBe(0);
-    expect(r.installed).toEqual(["wandb-login"]);
-    expect(r.stdout.trim()).toMatch(
-      new RegExp(
-        `^wandb-login ${VERSION} installed to ${r.bin}/wandb-login \\(wandb-login-linux-x64(-baseline)?\\)$`,
-      ),
-    );
-    const run = Bun.spawnSync([join(r.bin, "wandb-login"), "--version"], { stdout: "pipe" });
-    expect(run.stdout.toString().trim()).toBe(VERSION);
-  });
+  for (const shell of shells) {
+    const ready = has(shell[0]);
+    testIf(
+      ready,
+      `install.sh under ${shell.join(" ")}`,
+      `${shell[0]} not installed`,
+    )(`installs a checked, working binary under ${shell.join(" ")}`, async () => {
+      const r = await install(shell);
+      expect(r.stderr).toContain("is not on your PATH");
+      expect(r.code).toBe(0);
+      expect(r.installed).toEqual(["wandb-login"]);
+      expect(r.stdout.trim()).toMatch(
+        new RegExp(
+          `^wandb-login ${VERSION} installed to ${r.bin}/wandb-login \\(wandb-login-linux-x64(-baseline)?\\)$`,
+        ),
+      );
+      const run = Bun.spawnSync([join(r.bin, "wandb-login"), "--version"], { stdout: "pipe" });
+      expect(run.stdout.toString().trim()).toBe(VERSION);
+    });
+  }
 
   test("no PATH note when the folder is on PATH", async () => {
     const work = tempDir();
@@ -155,18 +161,22 @@ describe("install.sh", () => {
   });
 });
 
+const qemu = Bun.which("qemu-aarch64-static") ?? Bun.which("qemu-aarch64");
+const arm64Ready = !!qemu && existsSync("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1");
+
 describe("cross-built binaries", () => {
-  test("the linux-arm64 build runs --version under qemu", () => {
-    const qemu = Bun.which("qemu-aarch64-static") ?? Bun.which("qemu-aarch64");
-    if (!qemu || !existsSync("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1")) {
-      return noteSkip("arm64 under qemu", "qemu-user-static or libc6-arm64-cross not installed");
-    }
-    const out = join(tempDir(), "wandb-login-linux-arm64");
-    build(out, "bun-linux-arm64");
-    const run = Bun.spawnSync([qemu, "-L", "/usr/aarch64-linux-gnu", out, "--version"], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    expect(run.stdout.toString().trim()).toBe(VERSION);
-  }, 120_000);
+  const needs = "qemu-user-static or libc6-arm64-cross not installed";
+  testIf(arm64Ready, "arm64 under qemu", needs)(
+    "the linux-arm64 build runs --version under qemu",
+    () => {
+      const out = join(tempDir(), "wandb-login-linux-arm64");
+      build(out, "bun-linux-arm64");
+      const run = Bun.spawnSync([qemu!, "-L", "/usr/aarch64-linux-gnu", out, "--version"], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      expect(run.stdout.toString().trim()).toBe(VERSION);
+    },
+    120_000,
+  );
 });

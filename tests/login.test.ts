@@ -12,6 +12,7 @@ import {
   leaks,
   modeOf,
   noteSkip,
+  testIf,
   pythonNetrc,
   pythonSettings,
   read,
@@ -279,8 +280,11 @@ describe("the interactive prompt", () => {
     return JSON.parse(proc.stdout.toString()) as { screen: string; code: number; echo: boolean | null };
   };
 
-  test("hidden input with backspace stores the key and never echoes it", () => {
-    if (!hasPython) return noteSkip("prompt test", "python3 not installed");
+  testIf(
+    hasPython,
+    "prompt test",
+    "python3 not installed",
+  )("hidden input with backspace stores the key and never echoes it", () => {
     const home = tempDir();
     const r = prompt(home, [`${KEY40}X\\x7f\\r`]);
     expect(r.code).toBe(0);
@@ -290,8 +294,11 @@ describe("the interactive prompt", () => {
     expect(read(join(home, ".netrc"))).toBe(entry("api.wandb.ai", KEY40));
   });
 
-  test("a malformed key is explained and asked for again", () => {
-    if (!hasPython) return noteSkip("prompt test", "python3 not installed");
+  testIf(
+    hasPython,
+    "prompt test",
+    "python3 not installed",
+  )("a malformed key is explained and asked for again", () => {
     const home = tempDir();
     const r = prompt(home, ["short\\r", `${KEY40}\\r`]);
     expect(r.code).toBe(0);
@@ -299,8 +306,11 @@ describe("the interactive prompt", () => {
     expect(read(join(home, ".netrc"))).toBe(entry("api.wandb.ai", KEY40));
   });
 
-  test("three bad keys end with exit 1 and no file", () => {
-    if (!hasPython) return noteSkip("prompt test", "python3 not installed");
+  testIf(
+    hasPython,
+    "prompt test",
+    "python3 not installed",
+  )("three bad keys end with exit 1 and no file", () => {
     const home = tempDir();
     const r = prompt(home, ["a\\r", "\\r", "b\\r"]);
     expect(r.code).toBe(1);
@@ -308,8 +318,11 @@ describe("the interactive prompt", () => {
     expect(exists(join(home, ".netrc"))).toBe(false);
   });
 
-  test("colour on a terminal, none with NO_COLOR or when piped", () => {
-    if (!hasPython) return noteSkip("terminal colour test", "python3 not installed");
+  testIf(
+    hasPython,
+    "terminal colour test",
+    "python3 not installed",
+  )("colour on a terminal, none with NO_COLOR or when piped", () => {
     const run = (env: Record<string, string>) =>
       JSON.parse(
         Bun.spawnSync(["python3", join(import.meta.dir, "terminal.py"), BIN], {
@@ -326,8 +339,11 @@ describe("the interactive prompt", () => {
     );
   });
 
-  test("--stdin on a terminal asks, reads hidden, and stores", () => {
-    if (!hasPython) return noteSkip("prompt test", "python3 not installed");
+  testIf(
+    hasPython,
+    "prompt test",
+    "python3 not installed",
+  )("--stdin on a terminal asks, reads hidden, and stores", () => {
     const home = tempDir();
     const r = prompt(home, [`${KEY40}\\r`], ["--stdin"]);
     expect(r.code).toBe(0);
@@ -336,8 +352,11 @@ describe("the interactive prompt", () => {
     expect(read(join(home, ".netrc"))).toBe(entry("api.wandb.ai", KEY40));
   });
 
-  test("Ctrl-C exits 130, restores the terminal and writes nothing", () => {
-    if (!hasPython) return noteSkip("prompt test", "python3 not installed");
+  testIf(
+    hasPython,
+    "prompt test",
+    "python3 not installed",
+  )("Ctrl-C exits 130, restores the terminal and writes nothing", () => {
     const home = tempDir();
     const r = prompt(home, ["abc\\x03"], ["--relogin"]);
     expect(r.code).toBe(130);
@@ -347,8 +366,11 @@ describe("the interactive prompt", () => {
 });
 
 describe("real clients read what we wrote", () => {
-  test("curl --netrc-file sends user:key to the host, not the `default` entry", async () => {
-    if (!hasCurl) return noteSkip("curl judge", "curl not installed");
+  testIf(
+    hasCurl,
+    "curl judge",
+    "curl not installed",
+  )("curl --netrc-file sends user:key to the host, not the `default` entry", async () => {
     let seen = "";
     const server = Bun.serve({
       hostname: "127.0.0.1",

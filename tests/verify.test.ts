@@ -9,7 +9,7 @@ import {
   KEY40,
   KEY_V1,
   leaks,
-  noteSkip,
+  testIf,
   read,
   runCliAsync,
   tempDir,
@@ -209,31 +209,32 @@ describe("TLS", () => {
       { stderr: "pipe" },
     );
   }
-  test.each([["SSL_CERT_FILE"], ["NODE_EXTRA_CA_CERTS"], ["REQUESTS_CA_BUNDLE"], [""]])(
-    "private CA via %p",
-    async (variable) => {
-      if (!haveOpenssl) return noteSkip("TLS tests", "openssl not installed");
-      const server = fakeApi({
-        viewers: { [KEY40]: VIEWER },
-        tls: { cert: read(join(dir, "cert.pem")), key: read(join(dir, "key.pem")) },
+  testIf(haveOpenssl, "TLS tests", "openssl not installed").each([
+    ["SSL_CERT_FILE"],
+    ["NODE_EXTRA_CA_CERTS"],
+    ["REQUESTS_CA_BUNDLE"],
+    [""],
+  ])("private CA via %p", async (variable) => {
+    const server = fakeApi({
+      viewers: { [KEY40]: VIEWER },
+      tls: { cert: read(join(dir, "cert.pem")), key: read(join(dir, "key.pem")) },
+    });
+    try {
+      const r = await runCliAsync(["--verify", "--host", server.url, KEY40], {
+        env: variable ? { [variable]: join(dir, "cert.pem") } : {},
       });
-      try {
-        const r = await runCliAsync(["--verify", "--host", server.url, KEY40], {
-          env: variable ? { [variable]: join(dir, "cert.pem") } : {},
-        });
-        if (variable) {
-          expect(r.stderr).toContain("Currently logged in as: alice (acme)");
-          expect(r.code).toBe(0);
-        } else {
-          expect(r.code).toBe(1);
-          expect(r.stderr).toContain("TLS certificate not trusted");
-          expect(r.stderr).toContain("SSL_CERT_FILE");
-        }
-      } finally {
-        server.stop();
+      if (variable) {
+        expect(r.stderr).toContain("Currently logged in as: alice (acme)");
+        expect(r.code).toBe(0);
+      } else {
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("TLS certificate not trusted");
+        expect(r.stderr).toContain("SSL_CERT_FILE");
       }
-    },
-  );
+    } finally {
+      server.stop();
+    }
+  });
 });
 
 describe("--json", () => {
@@ -292,8 +293,11 @@ describe("--json", () => {
 });
 
 describe("the prompt with --verify", () => {
-  test("a refused key is reported and asked for again", async () => {
-    if (!has("python3")) return noteSkip("prompt test", "python3 not installed");
+  testIf(
+    has("python3"),
+    "prompt test",
+    "python3 not installed",
+  )("a refused key is reported and asked for again", async () => {
     const home = tempDir();
     mkdirSync(join(home, "cwd"));
     const proc = Bun.spawn(
