@@ -4,10 +4,13 @@ import type { ArgsDef } from "citty";
 import { createConsola, type LogObject } from "consola/core";
 import {
   closeSync,
+  constants,
   existsSync,
   fchmodSync,
+  fchownSync,
   fstatSync,
   fsyncSync,
+  ftruncateSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -22,7 +25,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs"; // named: a namespace import costs ≈0.3 ms of start-up
-import { userInfo } from "node:os";
+import { constants as osConstants, userInfo } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 
 // --- constants ---
@@ -34,15 +37,20 @@ const VIEWER_QUERY =
   "query Viewer { viewer { id entity username email flags teams { edges { node { name } } } } }";
 const PROMPT_TRIES = 3;
 const LOCK_STALE_MS = 10_000;
+const LOCK_EMPTY_STALE_MS = 2_000; // a lock without a pid: its writer died or the disk filled
 const LOCK_GIVE_UP_MS = 30_000;
+const MAX_RESPONSE_BYTES = 1 << 20;
+const MAX_STDIN_BYTES = 64 * 1024;
+const DEFAULT_TIMEOUT_S = 10;
 const RELOGIN_HINT = "Use `wandb-login --relogin` to force relogin.";
+export const COMMANDS = ["login", "status", "logout", "completion", "help", "version"] as const;
 
 // --- types ---
 
-export type Command = "login" | "status" | "logout";
+export type Command = "login" | "status" | "logout" | "completion";
 export interface Options {
   command: Command;
-  key?: string; // an explicit KEY argument; "-" means stdin
+  key?: string; // an explicit KEY argument; "-" means stdin; the shell for `completion`
   host?: string;
   extraKeys: number;
   stdin: boolean;
@@ -52,13 +60,16 @@ export interface Options {
   json: boolean;
   anonymously: boolean;
 }
+/** What the command line asks for besides a command: a help page or the version. */
+export type Request = Options | { help: Command } | "version";
 export type Env = Record<string, string | undefined>;
-/** Where a key came from: "argument", "stdin", "prompt", "WANDB_API_KEY", or a file's path. */
+/** Where a key was found. `kind` orders the sources the way the Python SDK reads them. */
 export interface Credential {
   key: string;
-  source: string;
-  label: string;
-} // label: how errors name the source
+  source: string; // "argument", "stdin", "prompt", "WANDB_API_KEY", or a file's path
+  label: string; // how errors name the source
+  kind?: "env" | "settings" | "netrc" | "default";
+}
 export interface Viewer {
   username: string;
   entity: string;
@@ -67,6 +78,7 @@ export interface Viewer {
 /** A settings file as read: its `[default]` values (empty when missing or malformed). */
 export interface Settings {
   path: string;
+  scope: "system" | "workspace";
   exists: boolean;
   values: Record<string, string>;
 }
@@ -97,6 +109,13 @@ export interface NetrcParse {
   stopAt: number; // the offset where Python stops reading (the file's length when it reads it all)
   error?: string; // what Python's `netrc` would raise, if anything
   openAtEof: boolean; // a quote, escape or macdef body runs into the end of the file
+  cleanEnd: boolean; // nothing is open at the end: no quote, escape, macdef body or keyword's value
+}
+/** A netrc with our entry in it, whether it replaced one, and what Python's netrc says of the file. */
+export interface NetrcUpdate {
+  text: string;
+  replaced: boolean;
+  problem?: string;
 }
 
 /** The user typed something wrong: exit 2. */
@@ -127,12 +146,16 @@ const ARGS = {
   anonymously: { type: "boolean" },
 } satisfies ArgsDef;
 
+const EXIT_CODES = "Exit codes: 0 success, 1 failed, 2 usage error, 130 interrupted.";
+
 export const HELP = `wandb-login ${VERSION}: log in to Weights & Biases (stores an API key for the W&B SDKs)
 
 Usage:
   wandb-login [login] [OPTIONS] [KEY]   store a key (KEY, or \`-\` to read it from stdin)
   wandb-login status [--host URL | --cloud] [--verify] [--json]
   wandb-login logout [--host URL | --cloud] [--json]
+  wandb-login completion bash|zsh|fish
+  wandb-login help [COMMAND] | version
 
 Options:
   --cloud                 log in to the public cloud (${CLOUD_URL})
@@ -141,55 +164,165 @@ Options:
   --verify, --no-verify   check the key with the server first (default: off)
   --stdin                 read the key from standard input (keeps it out of shell history)
   --json                  print one JSON object describing the outcome on stdout
-  -h, --help              show this help
+  -h, --help              show this help (\`wandb-login status --help\`: that command's)
   -v, --version           show the version
 
 Without a KEY the key comes from the first of: WANDB_API_KEY; api_key in the settings
-files; the netrc file (NETRC, ~/.netrc, ~/_netrc); a hidden prompt when a terminal is
-attached. Keys go to the netrc file under the host's machine entry, mode 0600.
+files (only one whose base_url is this host); the netrc file (NETRC, ~/.netrc, ~/_netrc);
+a hidden prompt when a terminal is attached. Keys go to the netrc file under the host's
+machine entry, mode 0600.
 
-Exit codes: 0 success, 1 login failed, 2 usage error, 130 interrupted.`;
+Environment: WANDB_API_KEY, WANDB_BASE_URL, WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR,
+NETRC, WANDB_HTTP_TIMEOUT, HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE,
+NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM (the README says what each does).
+
+${EXIT_CODES}`;
+
+const COMMAND_HELP: Record<Exclude<Command, "login">, string> = {
+  status: `wandb-login status: where the key for a host comes from (read-only)
+
+Usage:
+  wandb-login status [--host URL | --cloud] [--verify] [--json]
+
+Shows the host and where it came from, the settings files, the netrc file (and whether its
+mode is safe), and every source that holds a key for the host, masked: the one wandb-login
+uses, and the one the W&B Python SDK sends when they differ. Never writes a file.
+
+Options:
+  --cloud, --host URL     the host to look at (default: as login resolves it)
+  --verify                also ask the server whether it accepts the key
+  --json                  one JSON object on stdout, with every source under "sources"
+
+Example:
+  wandb-login status --verify
+
+Exit codes: 0 a key is configured (and accepted, with --verify), 1 not, 2 usage error.`,
+  logout: `wandb-login logout: remove a host's key from the netrc file
+
+Usage:
+  wandb-login logout [--host URL | --cloud] [--json]
+
+Removes that host's machine entry, keeping every other byte of the file (other machines,
+the default entry, comments). Warns when WANDB_API_KEY or a settings file still supplies a key.
+
+Example:
+  wandb-login logout --host https://wandb.example.com
+
+${EXIT_CODES}`,
+  completion: `wandb-login completion: print a shell completion script
+
+Usage:
+  wandb-login completion bash|zsh|fish
+
+Install:
+  bash: wandb-login completion bash > ~/.local/share/bash-completion/completions/wandb-login
+  zsh:  wandb-login completion zsh > "\${fpath[1]}/_wandb-login"
+  fish: wandb-login completion fish > ~/.config/fish/completions/wandb-login.fish
+
+${EXIT_CODES}`,
+};
+
+/** The help page for `command`. */
+export const helpFor = (command: Command) => (command === "login" ? HELP : COMMAND_HELP[command]);
+
+const COMPLETIONS: Record<string, string> = {
+  bash: `_wandb_login() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
+  case $prev in
+    --host|--base-url) COMPREPLY=($(compgen -W "https:// http:// ${CLOUD_URL}" -- "$cur")); compopt -o nospace; return ;;
+    completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
+    help) COMPREPLY=($(compgen -W "login status logout completion" -- "$cur")); return ;;
+  esac
+  if [[ $COMP_CWORD -eq 1 && $cur != -* ]]; then
+    COMPREPLY=($(compgen -W "${COMMANDS.join(" ")}" -- "$cur")); return
+  fi
+  COMPREPLY=($(compgen -W "--cloud --host --base-url --relogin --verify --no-verify --stdin --json --help --version" -- "$cur"))
+}
+complete -F _wandb_login wandb-login`,
+  zsh: `#compdef wandb-login
+_arguments \\
+  '1:command:(${COMMANDS.join(" ")})' \\
+  '(--host --base-url)--cloud[log in to the public cloud]' \\
+  '(--cloud --base-url)--host[W&B server URL]:URL:_urls' \\
+  '(--cloud --host)--base-url[W&B server URL]:URL:_urls' \\
+  '--relogin[ignore stored credentials and prompt for a new key]' \\
+  '(--no-verify)--verify[check the key with the server]' \\
+  '(--verify)--no-verify[do not check the key with the server]' \\
+  '--stdin[read the key from standard input]' \\
+  '--json[print one JSON object on stdout]' \\
+  '(- *)'{-h,--help}'[show help]' \\
+  '(- *)'{-v,--version}'[show the version]'`,
+  fish: `complete -c wandb-login -f
+complete -c wandb-login -n __fish_use_subcommand -a '${COMMANDS.join(" ")}'
+complete -c wandb-login -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
+complete -c wandb-login -l cloud -d 'log in to the public cloud'
+complete -c wandb-login -l host -l base-url -x -a 'https:// http:// ${CLOUD_URL}' -d 'W&B server URL'
+complete -c wandb-login -l relogin -d 'ignore stored credentials and prompt for a new key'
+complete -c wandb-login -l verify -d 'check the key with the server'
+complete -c wandb-login -l no-verify -d 'do not check the key with the server'
+complete -c wandb-login -l stdin -d 'read the key from standard input'
+complete -c wandb-login -l json -d 'print one JSON object on stdout'
+complete -c wandb-login -s h -l help -d 'show help'
+complete -c wandb-login -s v -l version -d 'show the version'`,
+};
+
+/** The completion script for `shell`. */
+export function completionScript(shell: string): string {
+  const script = COMPLETIONS[shell];
+  if (!script || !Object.hasOwn(COMPLETIONS, shell))
+    throw new UsageError(`No completion for ${JSON.stringify(shell)}: choose bash, zsh or fish.`);
+  return script;
+}
+
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** A short lowercase word is never a key: it is a mistyped command. */
+function unknownCommand(word: string): UsageError {
+  const near = COMMANDS.find((c) => editDistance(word, c) <= 2);
+  return new UsageError(`Unknown command "${word}".${near ? ` Did you mean "${near}"?` : ""}`);
+}
 
 /** Checks the raw arguments strictly (citty accepts anything), then lets citty parse them. */
-export async function parseCommandLine(argv: string[]): Promise<Options | "help" | "version"> {
+export async function parseCommandLine(argv: string[]): Promise<Request> {
   const positionals: string[] = [];
+  let help = false;
+  let version = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--") {
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (arg === "-h" || arg === "--help") return "help";
-    if (arg === "-v" || arg === "--version") return "version";
-    if (arg === "-" || !arg.startsWith("-")) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const [flag, value] =
-      eq < 0 ? [arg.replace(/^--?/, ""), undefined] : [arg.slice(2, eq), arg.slice(eq + 1)];
-    const name = flag.replace(/^no-/, "");
-    const def = (ARGS as ArgsDef)[name === "base-url" ? "host" : name];
-    if (!arg.startsWith("--") || !def || def.type === "positional")
-      throw new UsageError(`Unknown option ${arg.split("=")[0]}.`);
-    if (def.type === "string") {
-      if (flag !== name) throw new UsageError(`Unknown option --${flag}.`);
-      const next = argv[i + 1];
-      if (value === "" || (value === undefined && (next === undefined || next.startsWith("-")))) {
-        throw new UsageError(`Option --${flag} needs a value.`);
-      }
-      if (value === undefined) i++;
-    }
+    if (arg === "-h" || arg === "--help") help = true;
+    else if (arg === "-v" || arg === "--version") version = true;
+    else if (arg === "-" || !arg.startsWith("-")) positionals.push(arg);
+    else i += checkOption(argv, i);
   }
+  const word = positionals[0];
+  if (word === "help") return { help: commandWord(positionals[1]) };
+  if (word === "version") return "version";
+  const command = commandWord(word);
+  if (help) return { help: command };
+  if (version) return "version";
+  if (word === command) positionals.shift();
   // citty costs ≈1 ms to load and ≈8 MB to run (scule, node:util): load it only when there are options.
   const hasOptions = argv.some((a) => a.startsWith("-") && a !== "-");
   const args: Record<string, unknown> = hasOptions ? (await import("citty")).parseArgs(argv, ARGS) : {};
-  let command: Command = "login";
-  if (positionals[0] === "login" || positionals[0] === "status" || positionals[0] === "logout") {
-    command = positionals.shift() as Command;
-  }
   if (args.cloud && args.host !== undefined) throw new UsageError("Cannot use --host and --cloud together.");
-  if (command !== "login" && positionals.length > 0)
+  if (command === "completion" && positionals.length !== 1)
+    throw new UsageError("`completion` takes one shell: bash, zsh or fish.");
+  if (command !== "login" && command !== "completion" && positionals.length > 0)
     throw new UsageError(`\`${command}\` takes no KEY argument.`);
   if (args.stdin && positionals.length > 0)
     throw new UsageError("Cannot use --stdin together with a KEY argument.");
@@ -208,28 +341,60 @@ export async function parseCommandLine(argv: string[]): Promise<Options | "help"
   };
 }
 
+/** The command a first word names; "login" for a key or nothing; a usage error for a typo. */
+function commandWord(word: string | undefined): Command {
+  if (word === undefined || word === "help" || word === "version") return "login";
+  if ((COMMANDS as readonly string[]).includes(word)) return word as Command;
+  if (/^[a-z]{1,20}$/.test(word)) throw unknownCommand(word);
+  return "login";
+}
+
+/** Checks the option at argv[i]; returns how many following arguments it consumed as its value. */
+function checkOption(argv: string[], i: number): number {
+  const arg = argv[i];
+  const eq = arg.indexOf("=");
+  const [flag, value] = eq < 0 ? [arg.replace(/^--?/, ""), undefined] : [arg.slice(2, eq), arg.slice(eq + 1)];
+  const name = flag.replace(/^no-/, "");
+  const def = (ARGS as ArgsDef)[name === "base-url" ? "host" : name];
+  if (!arg.startsWith("--") || !def || def.type === "positional")
+    throw new UsageError(`Unknown option ${arg.split("=")[0]}.`);
+  if (def.type !== "string") return 0;
+  if (flag !== name) throw new UsageError(`Unknown option --${flag}.`);
+  const next = argv[i + 1];
+  if (value === "" || (value === undefined && (next === undefined || next.startsWith("-")))) {
+    throw new UsageError(`Option --${flag} needs a value.`);
+  }
+  return value === undefined ? 1 : 0;
+}
+
 // --- host ---
 
 /** Checks a server URL and drops trailing slashes; the wandb.ai rules are upstream's. */
 export function normalizeHost(raw: string): string {
-  const url = raw.trim().replace(/\/+$/, "");
-  const invalid = new LoginError(
-    `Invalid host URL: ${JSON.stringify(raw)}. Use an absolute http:// or https:// URL, e.g. https://wandb.example.com.`,
-  );
-  if (!/^https?:\/\/[^/?#\s"\\]+([/?#]\S*)?$/i.test(url)) throw invalid;
-  let hostname: string;
+  const url = raw.replace(/\/+$/, "");
+  const refuse = (why: string) => new LoginError(`Invalid host URL ${raw}: ${why}.`);
+  if (/[\s\x00-\x1f\x7f-\x9f]/.test(raw)) throw refuse("it contains whitespace or control characters");
+  const parts = /^https?:\/\/([^/?#]+)([^?#]*)(.*)$/i.exec(url);
+  if (!parts) throw refuse("use an absolute http:// or https:// URL, e.g. https://wandb.example.com");
+  if (parts[1].includes("@")) throw refuse("a user name or password does not belong in it");
+  if (parts[3]) throw refuse("a query or fragment does not belong in it");
+  let hostname = "";
   try {
-    hostname = new URL(url).hostname.toLowerCase();
-  } catch {
-    throw invalid;
-  }
-  if (!hostname) throw invalid;
+    hostname = new URL(url).hostname.toLowerCase().replace(/\.+$/, ""); // a trailing dot is the same host
+  } catch {}
+  if (!hostname) throw refuse("it has no valid host name");
   if (hostname.endsWith("wandb.ai") && !hostname.startsWith("api.")) {
     throw new LoginError(`${url} is not a valid server address, did you mean ${CLOUD_URL}?`);
   }
   if (/^http:/i.test(url) && hostname === "api.wandb.ai")
     throw new LoginError(`http is not secure, please use ${CLOUD_URL}`);
   return url;
+}
+
+/** True for a host on this machine, where plain http never leaves it. */
+export function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** The host and where it came from: flag, WANDB_BASE_URL, a settings file, or the default. */
@@ -251,6 +416,19 @@ export function resolveHost(
   return { url: normalizeHost(raw), origin };
 }
 
+/** The settings files whose api_key belongs to `host`: a file's base_url, else the system file's. */
+export function settingsFor(host: string, settings: Settings[]): Settings[] {
+  const system = settings.find((s) => s.scope === "system")?.values.base_url;
+  const sameHost = (url: string) => {
+    try {
+      return normalizeHost(url) === host;
+    } catch {
+      return false;
+    }
+  };
+  return settings.filter((s) => sameHost(s.values.base_url || system || CLOUD_URL));
+}
+
 /** The netrc machine name: the URL's authority exactly as written, like Python's urlsplit().netloc. */
 export function machineName(url: string): string {
   return /^[a-z]+:\/\/([^/?#]*)/i.exec(url)?.[1] ?? "";
@@ -264,7 +442,7 @@ export function appUrl(apiUrl: string, env: Env): string {
   return apiUrl;
 }
 
-// --- API keys ---
+// --- API keys and secrets ---
 
 /** A complete sentence describing what is wrong with the key, or null when its format is valid. */
 export function checkApiKey(key: string): string | null {
@@ -282,8 +460,14 @@ export function maskKey(key: string): string {
   return key.length - prefix.length >= 20 ? `${prefix}…${key.slice(-4)}` : `${prefix}…`;
 }
 
+/** Key-shaped values among arguments (also after `--` or `=`) and variables: they are masked too. */
+export function keyShaped(values: (string | undefined)[]): string[] {
+  const candidates = values.flatMap((v) => (v ? [v, v.replace(/^-+/, ""), v.slice(v.indexOf("=") + 1)] : []));
+  return [...new Set(candidates)].filter((v) => !v.startsWith("-") && checkApiKey(v) === null);
+}
+
 /** UTF-8 text as a byte string (one char per byte), and back; ASCII, the usual case, is both already. */
-const isAscii = (s: string) => /^[\x00-\x7f]*$/.test(s);
+const isAscii = (s: string) => !/[^\x00-\x7f]/.test(s);
 export const toBytes = (s: string) => (isAscii(s) ? s : String.fromCharCode(...new TextEncoder().encode(s)));
 export const fromBytes = (b: string) =>
   isAscii(b) ? b : new TextDecoder().decode(Uint8Array.from(b, (c) => c.charCodeAt(0)));
@@ -294,169 +478,226 @@ export const basicAuth = (key: string) => `Basic ${btoa(toBytes(`api:${key}`))}`
 /** Text with every known key (and its Basic-auth form) masked: the last guard before output. */
 export function maskSecrets(text: string, secrets: Iterable<string>): string {
   for (const key of secrets) {
-    if (key) text = text.replaceAll(key, maskKey(key));
-    if (key && text.includes("Basic ")) text = text.replaceAll(basicAuth(key), "Basic …");
+    if (key.length < 8) continue; // not a key; masking `e` would garble every word
+    text = text.replaceAll(key, maskKey(key));
+    if (text.includes("Basic ")) text = text.replaceAll(basicAuth(key), "Basic …");
   }
   return text;
 }
 
-/** The first source that holds a key wins; later sources are not even looked at. */
-export function firstCredential(sources: (() => Credential | null | undefined)[]): Credential | null {
-  for (const source of sources) {
-    const found = source();
-    if (found?.key) return found;
-  }
-  return null;
+/** Control characters (C0, DEL, C1: ESC and OSC sequences among them) as visible `\xNN`. */
+export function escapeControls(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 // --- netrc ---
 // Files are handled as latin1 strings (one char per byte), so every byte we keep is kept exactly.
 
-/** Parses netrc text the way Python's `netrc` module does, but goes on past its errors. */
-export function parseNetrc(text: string): NetrcParse {
-  let pos = 0,
-    line = 1,
-    openAtEof = false;
-  const read = (): string => {
-    // universal newlines, as Python reads the file
-    if (pos >= text.length) return "";
-    let ch = text[pos++];
-    if (ch === "\r") {
-      if (text[pos] === "\n") pos++;
-      ch = "\n";
-    }
-    if (ch === "\n") line++;
-    return ch;
-  };
-  const readLine = (): string => {
-    let s = "";
-    for (let ch = read(); ch; ch = read()) {
-      s += ch;
-      if (ch === "\n") break;
-    }
+const BLANKS = /[ \t\r\n]*/y;
+const PLAIN_RUN = /[^ \t\r\n\\]*/y; // an unquoted token up to whitespace or an escape
+const QUOTED_RUN = /[^"\\\r]*/y; // a quoted token up to its quote, an escape or a \r to translate
+const LINE = /[^\r\n]*(\r\n|\r|\n)?/y;
+
+/** Lines that `s` ends, as universal newlines count them (\r\n is one). */
+function lineBreaks(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf("\n"); i >= 0; i = s.indexOf("\n", i + 1)) n++;
+  for (let i = s.indexOf("\r"); i >= 0; i = s.indexOf("\r", i + 1)) if (s[i + 1] !== "\n") n++;
+  return n;
+}
+
+/**
+ * Python's `_netrclex` over a byte string, with each token's offsets. Tokens are sliced, not built
+ * a character at a time: a 50 MB file costs about what Python takes to parse it, or less.
+ */
+function netrcLexer(text: string) {
+  const lex = { pos: 0, line: 1, start: 0, end: 0, openAtEof: false, ranIntoEof: false };
+  const run = (re: RegExp) => {
+    re.lastIndex = lex.pos;
+    const s = re.exec(text)![0];
+    lex.pos += s.length;
     return s;
   };
-  let tokStart = 0,
-    tokEnd = 0;
-  const token = (): string => {
-    // Python's _netrclex.get_token, plus the token's offsets
-    let tok = "";
-    for (let ch = read(); ch; ch = read()) {
-      if (" \t\n".includes(ch)) continue;
-      tokStart = pos - 1;
-      const quoted = ch === '"';
-      if (!quoted) {
-        if (ch === "\\") {
-          ch = read();
-          openAtEof ||= !ch;
-        }
-        tok += ch;
-      }
-      for (let before = pos, c = read(); ; before = pos, c = read()) {
-        if (!c) {
-          openAtEof ||= quoted;
-          tokEnd = pos;
-          return tok;
-        }
-        if (quoted ? c === '"' : " \t\n".includes(c)) {
-          tokEnd = quoted ? pos : before;
-          return tok;
-        }
-        if (c === "\\") {
-          c = read();
-          openAtEof ||= !c;
-        }
-        tok += c;
-      }
+  const readChar = (): string => {
+    if (lex.pos >= text.length) return "";
+    let ch = text[lex.pos++];
+    if (ch === "\r") {
+      if (text[lex.pos] === "\n") lex.pos++;
+      ch = "\n"; // universal newlines, as Python reads the file
     }
-    tokStart = tokEnd = pos;
+    if (ch === "\n") lex.line++;
+    return ch;
+  };
+  const escaped = (): string => {
+    lex.pos++; // the backslash
+    const ch = readChar();
+    lex.openAtEof ||= !ch;
+    return ch;
+  };
+  const plain = (): string => {
+    let tok = run(PLAIN_RUN);
+    while (text[lex.pos] === "\\") tok += escaped() + run(PLAIN_RUN);
+    lex.end = lex.pos;
+    lex.ranIntoEof = lex.pos >= text.length; // what is appended would continue it
+    readChar(); // the whitespace that ends it is read too (and counts as a line)
     return tok;
   };
+  const quoted = (): string => {
+    lex.pos++; // the opening quote
+    let tok = "";
+    for (;;) {
+      const part = run(QUOTED_RUN);
+      if (part.includes("\n")) lex.line += lineBreaks(part);
+      tok += part;
+      const ch = text[lex.pos];
+      if (ch === undefined) {
+        lex.openAtEof = true;
+        break;
+      }
+      if (ch === '"') {
+        lex.pos++;
+        break;
+      }
+      tok += ch === "\\" ? escaped() : readChar();
+    }
+    lex.end = lex.pos;
+    return tok;
+  };
+  const token = (): string => {
+    const blanks = run(BLANKS);
+    if (blanks) lex.line += lineBreaks(blanks);
+    lex.start = lex.pos;
+    if (lex.pos >= text.length) {
+      lex.end = lex.pos;
+      return "";
+    }
+    return text[lex.pos] === '"' ? quoted() : plain();
+  };
+  /** The rest of the line, its line end as "\n" ("" at the end of the file). */
+  const readLine = (): string => {
+    LINE.lastIndex = lex.pos;
+    const [s, eol] = LINE.exec(text)!;
+    lex.pos += s.length;
+    if (eol) lex.line++;
+    return eol ? `${s.slice(0, -eol.length)}\n` : s;
+  };
+  return Object.assign(lex, { token, readLine });
+}
 
-  const result: NetrcParse = { entries: [], visible: -1, stopAt: text.length, openAtEof: false };
-  const stop = (error?: string, at = tokStart) => {
+/** Parses netrc text the way Python's `netrc` module does, but goes on past its errors. */
+export function parseNetrc(text: string): NetrcParse {
+  const lex = netrcLexer(text);
+  const atEnd = () => lex.pos >= text.length;
+  const result: NetrcParse = {
+    entries: [],
+    visible: -1,
+    stopAt: text.length,
+    openAtEof: false,
+    cleanEnd: true,
+  };
+  const stop = (error?: string, at = lex.start) => {
     if (result.visible >= 0) return;
-    Object.assign(result, {
-      visible: result.entries.length,
-      stopAt: at,
-      error: error && `${error} (line ${line})`,
-    });
+    result.visible = result.entries.length;
+    result.stopAt = at;
+    result.error = error && `${error} (line ${lex.line})`;
   };
   let pushed: string | null = null;
+  let danglingAtEof = false;
   for (;;) {
-    const lineBefore = line;
-    const tt = pushed ?? token();
+    const lineBefore = lex.line;
+    const tt = pushed ?? lex.token();
     pushed = null;
-    if (pos >= text.length && !tt) break;
+    if (atEnd() && !tt) break;
     if (!tt) {
-      stop();
+      stop(); // Python stops at an empty token such as ""
       continue;
-    } // Python stops at an empty token such as ""
+    }
     if (tt[0] === "#") {
-      if (line === lineBefore && tt.length === 1) readLine();
+      if (lex.line === lineBefore && tt.length === 1) lex.readLine();
       continue;
     }
     if (tt === "macdef") {
-      token();
-      for (;;) {
-        const body = readLine();
-        if (!body) {
-          stop("Macro definition missing null line terminator.");
-          openAtEof = true;
-          break;
-        }
-        if (body === "\n") break;
-      }
+      lex.token();
+      skipMacro(lex, stop);
       continue;
     }
     if (tt !== "machine" && tt !== "default") {
       stop(`bad toplevel token ${JSON.stringify(tt)}`);
       continue;
     }
-    const start = tokStart;
-    const name = tt === "default" ? "default" : token();
+    const start = lex.start;
+    const name = tt === "default" ? "default" : lex.token();
     if (!name) {
       stop(`missing ${JSON.stringify(tt)} name`);
       break;
     }
-    const entry: NetrcEntry = { kind: tt, name, login: "", account: "", password: "", start, end: tokEnd };
+    const entry: NetrcEntry = { kind: tt, name, login: "", account: "", password: "", start, end: lex.end };
     let endsHere = false; // a quoted "" where a keyword belongs ends Python's parse, silently
     for (;;) {
-      const lineBefore = line;
-      const ft = token();
+      const lineBefore = lex.line;
+      const ft = lex.token();
       if (ft.startsWith("#")) {
-        if (line === lineBefore) readLine();
+        if (lex.line === lineBefore) lex.readLine();
         continue;
       }
-      if (["", "machine", "default", "macdef"].includes(ft)) {
-        endsHere = !ft && pos < text.length;
+      if (ft === "" || ft === "machine" || ft === "default" || ft === "macdef") {
+        endsHere = !ft && !atEnd();
         pushed = ft || null;
         break;
       }
-      if (ft === "login" || ft === "user") entry.login = token();
-      else if (ft === "account") entry.account = token();
-      else if (ft === "password") entry.password = token();
-      else {
+      const field = FOLLOWERS.get(ft);
+      if (!field) {
         stop(`bad follower token ${JSON.stringify(ft)}`);
-        continue;
-      } // not ours to remove
-      entry.end = tokEnd;
+        continue; // not ours to remove
+      }
+      entry[field] = lex.token();
+      danglingAtEof = !entry[field] && atEnd(); // a keyword without its value: what follows would be it
+      entry.end = lex.end;
     }
     result.entries.push(entry);
     if (endsHere) stop();
-    if (pos >= text.length && !pushed) break;
+    if (atEnd() && !pushed) break;
   }
   stop(undefined, text.length);
-  result.openAtEof = openAtEof;
+  result.openAtEof = lex.openAtEof;
+  // a last token that ran into the end past an escaped line end would swallow what follows
+  result.cleanEnd = !lex.openAtEof && !danglingAtEof && !(lex.ranIntoEof && /[\r\n]$/.test(text));
   return result;
 }
 
-/** What Python's `netrc(path).authenticators(machine)` returns for an exact machine entry. */
-export function netrcLookup(text: string, machine: string): { entry?: NetrcEntry; error?: string } {
+const FOLLOWERS = new Map<string, "login" | "account" | "password">([
+  ["login", "login"],
+  ["user", "login"],
+  ["account", "account"],
+  ["password", "password"],
+]);
+
+/** A macdef body runs to its blank line; one that runs into the end of the file stops Python. */
+function skipMacro(lex: ReturnType<typeof netrcLexer>, stop: (error?: string) => void): void {
+  for (;;) {
+    const body = lex.readLine();
+    if (!body) {
+      stop("Macro definition missing null line terminator.");
+      lex.openAtEof = true;
+      return;
+    }
+    if (body === "\n") return;
+  }
+}
+
+/** What Python's `netrc(path).authenticators(machine)` sees: the machine's entry, and `default`. */
+export function netrcLookup(
+  text: string,
+  machine: string,
+): { entry?: NetrcEntry; fallback?: NetrcEntry; error?: string } {
   const parsed = parseNetrc(text);
   if (parsed.error) return { error: parsed.error };
-  const hits = parsed.entries.slice(0, parsed.visible).filter(entryFor(machine));
-  return { entry: hits.at(-1) }; // later entries overwrite earlier ones in Python's dict
+  const visible = parsed.entries.slice(0, parsed.visible);
+  // later entries overwrite earlier ones in Python's dict
+  return {
+    entry: visible.filter(entryFor(machine)).at(-1),
+    fallback: visible.findLast((e) => e.kind === "default"),
+  };
 }
 
 function entryFor(machine: string): (e: NetrcEntry) => boolean {
@@ -493,11 +734,12 @@ export function removeNetrcEntry(
 
 /**
  * Replaces the entry for `machine` with a fresh three-line one. It goes last, as upstream puts it,
- * but before a `default` entry (curl and others take the first match). Where the end of a broken
- * file would swallow it (an unclosed quote, a dangling `machine`), it goes before another entry.
- * Every placement is checked by parsing the result: ours reads back, all others are unchanged.
+ * but before a `default` entry (curl and others take the first match). A file Python reads cleanly
+ * is parsed once more only where the entry went; any other is placed by trying: where the end of a
+ * broken file would swallow the entry (an unclosed quote, a dangling `machine`), it goes before
+ * another entry. Every placement is checked: ours reads back, all others are unchanged.
  */
-export function updateNetrc(text: string, machine: string, key: string): string {
+export function updateNetrc(text: string, machine: string, key: string): NetrcUpdate {
   const original = parseNetrc(text);
   const { text: base, removed } = removeNetrcEntry(text, machine, original);
   const parsed = removed ? parseNetrc(base) : original;
@@ -505,6 +747,54 @@ export function updateNetrc(text: string, machine: string, key: string): string 
   const entry = toBytes(
     [`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol),
   );
+  const placed =
+    placeCleanly(base, parsed, entry, machine, key) ?? placeByTrying(base, parsed, entry, machine, key);
+  return { text: placed.text, replaced: removed > 0, problem: utf8Problem(placed.text) ?? placed.error };
+}
+
+const netrcFields = (e: NetrcEntry) => [e.kind, e.name, e.login, e.account, e.password].join("\0");
+
+/** Whether `entries` start with exactly our fresh entry, written as `entry` in `text`. */
+function freshEntry(
+  text: string,
+  entries: NetrcEntry[],
+  entry: string,
+  machine: string,
+  key: string,
+): boolean {
+  const ours = entries.filter(entryFor(machine));
+  return (
+    ours.length === 1 &&
+    text.slice(ours[0].start, ours[0].end) === entry.trimEnd() && // nothing after it joined it
+    netrcFields(ours[0]) === ["machine", toBytes(machine), "user", "", toBytes(key)].join("\0")
+  );
+}
+
+/**
+ * The fast path, for a file Python reads to its end with nothing left open: the entry goes before
+ * `default` or at the end, and only the text from there on is parsed again, since what comes
+ * before it reads the same. Null when the file is not that clean.
+ */
+function placeCleanly(base: string, parsed: NetrcParse, entry: string, machine: string, key: string) {
+  if (parsed.error || parsed.stopAt < base.length || !parsed.cleanEnd) return null;
+  const at = parsed.entries.findIndex((e) => e.kind === "default");
+  const cut = at < 0 ? base.length : lineStartBefore(base, parsed.entries[at].start);
+  const sep =
+    cut === base.length && base && !/[\r\n]$/.test(base) ? (base.includes("\r\n") ? "\r\n" : "\n") : "";
+  const tail = entry + base.slice(cut);
+  const after = parseNetrc(tail);
+  const rest = parsed.entries.slice(at < 0 ? parsed.entries.length : at);
+  const same =
+    !after.error &&
+    after.visible === rest.length + 1 &&
+    after.entries.slice(1).every((e, i) => netrcFields(e) === netrcFields(rest[i])) &&
+    freshEntry(tail, after.entries.slice(0, 1), entry, machine, key);
+  return same ? { text: base.slice(0, cut) + sep + tail, error: undefined } : null;
+}
+
+/** Tries each placement in turn and keeps the first that reads back right and changes no other entry. */
+function placeByTrying(base: string, parsed: NetrcParse, entry: string, machine: string, key: string) {
+  const eol = /\r\n/.test(base) ? "\r\n" : "\n";
   const insertAt = (at: number) =>
     base.slice(0, lineStartBefore(base, at)) + entry + base.slice(lineStartBefore(base, at));
   const defaultEntry = parsed.entries.find((e) => e.kind === "default");
@@ -518,28 +808,42 @@ export function updateNetrc(text: string, machine: string, key: string): string 
       .map((e) => () => insertAt(e.start)),
     () => entry + base,
   ];
-  const fields = (e: NetrcEntry) => [e.kind, e.name, e.login, e.account, e.password].join("\0");
-  const others = parsed.entries.map(fields).join("\n");
+  const isOurs = entryFor(machine);
+  const others = parsed.entries.map(netrcFields).join("\n");
   for (const candidate of candidates) {
-    const out = candidate();
-    const after = parseNetrc(out);
-    const isOurs = entryFor(machine);
-    const ours = after.entries.filter(isOurs);
+    const text = candidate();
+    const after = parseNetrc(text);
+    const ours = after.entries.find(isOurs)!;
     const rest = after.entries
       .filter((e) => !isOurs(e))
-      .map(fields)
+      .map(netrcFields)
       .join("\n");
-    const fresh =
-      ours.length === 1 &&
-      out.slice(ours[0].start, ours[0].end) === entry.trimEnd() && // nothing after it joined it
-      fields(ours[0]) === ["machine", toBytes(machine), "user", "", toBytes(key)].join("\0");
-    const readable = parsed.error || (!after.error && after.entries.indexOf(ours[0]) < after.visible); // Python stops at a bare ""
-    if (fresh && rest === others && readable) return out;
+    const readable = parsed.error || (!after.error && after.entries.indexOf(ours) < after.visible); // Python stops at a bare ""
+    if (freshEntry(text, after.entries, entry, machine, key) && rest === others && readable) {
+      return { text, error: after.error };
+    }
   }
   const why = parsed.error ?? `Python's netrc stops reading at offset ${parsed.stopAt}`;
   throw new LoginError(
     `Cannot add an entry to this netrc file without changing its others (${why}). Fix that line, or set NETRC to another file.`,
   );
+}
+
+/** What Python's UTF-8 decoding of the file raises, if anything: it reads netrc files as UTF-8. */
+export function utf8Problem(bytes: string): string | undefined {
+  const nonAscii = /[^\x00-\x7f]/g;
+  const multiByte =
+    /[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}/y;
+  for (let found = nonAscii.exec(bytes); found; found = nonAscii.exec(bytes)) {
+    multiByte.lastIndex = found.index;
+    if (!multiByte.test(bytes)) {
+      const byte = bytes.charCodeAt(found.index).toString(16).padStart(2, "0");
+      const line = lineBreaks(bytes.slice(0, found.index)) + 1;
+      return `'utf-8' codec can't decode byte 0x${byte} in position ${found.index} (line ${line})`;
+    }
+    nonAscii.lastIndex = multiByte.lastIndex;
+  }
+  return undefined;
 }
 
 // --- settings files (INI, as Python's configparser reads them) ---
@@ -656,14 +960,31 @@ const errorText = (e: unknown) => {
   return err.code ? `${causes[err.code] ?? err.message} (${err.code})` : String(err.message ?? e);
 };
 
+const NOT_REGULAR = "not a regular file";
+
+/** True when `path` (through its links) is a regular file or does not exist: devices, FIFOs,
+ * sockets and folders are never opened for reading nor replaced. */
+export function regularOrMissing(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? true;
+  } catch {
+    return true; // a parent that is no folder: the write says why
+  }
+}
+
 /** A file's bytes as a latin1 string, or null when it does not exist. */
 export function readText(path: string): string | null {
   if (!existsSync(path)) return null; // cheaper than the exception, on the common path
+  let fd: number | undefined;
   try {
-    return readFileSync(path, "latin1");
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY); // a FIFO must not block
+    if (!fstatSync(fd).isFile()) throw new LoginError(`Cannot read ${path}: ${NOT_REGULAR}.`);
+    return readFileSync(fd, "latin1");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new LoginError(`Cannot read ${path}: ${errorText(e)}.`);
+    throw e instanceof LoginError ? e : new LoginError(`Cannot read ${path}: ${errorText(e)}.`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -684,26 +1005,22 @@ function realTarget(path: string): string {
 
 /**
  * Read-modify-write under a lock beside the file: a temp file in the same folder, written, fsynced,
- * mode 0600, renamed over the target. `change` gets the current text (null: no file) and returns
- * the new text, or null to leave the file alone. Returns the old mode when it was looser than 0600.
+ * mode 0600, owned like the old file, renamed over the target. `change` gets the current text
+ * (null: no file) and returns the new text, or null to leave the file alone. The folder must exist.
  * A run killed mid-write leaves the old file whole; its lock and temp file go with the next run.
  */
 export function updateFileLocked(
   path: string,
   change: (old: string | null) => string | null,
-): { changed: boolean; loosened?: number } {
+  log: Pick<Log, "info">,
+): boolean {
   const target = realTarget(path);
   const forNoFile = existsSync(target) ? undefined : change(null); // reused below while the file is still missing
-  if (forNoFile === null) return { changed: false }; // nothing to remove: no folder, no lock
-  const dir = dirname(target);
+  if (forNoFile === null) return false; // nothing to remove: no lock
   const fail = (e: unknown): never => {
     throw e instanceof LoginError ? e : new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
   };
-  try {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    fail(e);
-  }
+  if (!regularOrMissing(target)) fail(new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`));
   const lock = `${target}.lock`;
   for (;;) {
     const mine = acquireLock(lock, fail);
@@ -712,23 +1029,19 @@ export function updateFileLocked(
     try {
       const old = readText(target);
       const next = old === null && forNoFile !== undefined ? forNoFile : change(old);
-      if (next === null) return { changed: false };
-      const mode = old === null ? 0o600 : statSync(target).mode & 0o777;
-      const fd = openSync(temp, "wx", 0o600);
-      try {
-        writeSync(fd, next, null, "latin1");
-        fchmodSync(fd, 0o600);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      if (next === null) return false;
+      const before = old === null ? undefined : statSync(target);
+      writeTemp(temp, next, before);
       owned = isLock(lock, mine);
       if (!owned) {
         rmSync(temp, { force: true });
-        continue;
-      } // taken as stale meanwhile: start over
-      renameSync(temp, target);
-      return { changed: true, loosened: mode & 0o077 ? mode : undefined };
+        continue; // taken as stale meanwhile: start over
+      }
+      replaceWith(temp, target, next, log);
+      if (before && before.mode & 0o077) {
+        log.info(`Tightened the permissions of ${path} from ${octal(before.mode & 0o777)} to 0600.`);
+      }
+      return true;
     } catch (e) {
       rmSync(temp, { force: true });
       return fail(e);
@@ -738,40 +1051,91 @@ export function updateFileLocked(
   }
 }
 
-/** A lock file is known by its inode and the pid written in it. */
+/** The new content, complete and on disk, in a 0600 temp file owned like the file it replaces. */
+function writeTemp(temp: string, text: string, before?: { uid: number; gid: number }): void {
+  const fd = openSync(temp, "wx", 0o600);
+  try {
+    writeSync(fd, text, null, "latin1");
+    fchmodSync(fd, 0o600);
+    if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {
+      try {
+        fchownSync(fd, before.uid, before.gid); // root over a user's home: the user keeps the file
+      } catch {
+        /* not root: the file becomes ours, as any rewrite by us would */
+      }
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Renames the temp file over the target; a bind-mounted target (EBUSY, EXDEV) is rewritten in place. */
+function replaceWith(temp: string, target: string, text: string, log: Pick<Log, "info">): void {
+  try {
+    renameSync(temp, target);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EBUSY" && code !== "EXDEV") throw e;
+  }
+  const fd = openSync(target, "r+");
+  try {
+    writeSync(fd, text, 0, "latin1");
+    ftruncateSync(fd, Buffer.byteLength(text, "latin1"));
+    fchmodSync(fd, 0o600);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  rmSync(temp, { force: true });
+  log.info(`${target} is a mount point: rewrote it in place (the complete new content was saved first).`);
+}
+
+/** A lock file is known by its inode and the pid written in it ("" when empty or unreadable). */
 interface LockId {
   ino: number;
   pid: string;
 }
 
-function isLock(path: string, id: LockId): boolean {
+function lockPid(path: string): string {
   try {
-    return statSync(path).ino === id.ino && readFileSync(path, "utf8") === id.pid;
+    return readFileSync(path, "utf8");
   } catch {
-    return false;
+    return "";
   }
+}
+
+function isLock(path: string, id: LockId): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.ino === id.ino && lockPid(path) === id.pid;
 }
 
 /** Takes the lock file; breaks it when its owner is gone or it is older than LOCK_STALE_MS. */
 function acquireLock(lock: string, fail: (e: unknown) => never): LockId {
   const started = Date.now();
   for (;;) {
+    let fd: number | undefined;
     try {
-      const fd = openSync(lock, "wx", 0o600);
-      try {
-        writeSync(fd, String(process.pid));
-        return { ino: fstatSync(fd).ino, pid: String(process.pid) };
-      } finally {
-        closeSync(fd);
-      }
+      fd = openSync(lock, "wx", 0o600);
+      writeSync(fd, String(process.pid));
+      return { ino: fstatSync(fd).ino, pid: String(process.pid) };
     } catch (e) {
+      if (fd !== undefined) rmSync(lock, { force: true }); // a full disk must not leave an empty lock
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") fail(e);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
     if (breakStaleLock(lock)) continue;
     if (Date.now() - started > LOCK_GIVE_UP_MS)
       fail(new LoginError(`Timed out waiting for the lock ${lock}; remove it if no wandb-login is running.`));
     Bun.sleepSync(5 + Math.random() * 10);
   }
+}
+
+/** A lock is stale when its run is gone or it is old; one without a pid is stale after 2 s. */
+function isStale(pid: string, ageMs: number): boolean {
+  if (!/^\d+$/.test(pid)) return ageMs > LOCK_EMPTY_STALE_MS;
+  return ageMs > LOCK_STALE_MS || !isAlive(Number(pid));
 }
 
 /**
@@ -782,8 +1146,8 @@ function breakStaleLock(lock: string): boolean {
   let id: LockId;
   try {
     const st = statSync(lock);
-    id = { ino: st.ino, pid: readFileSync(lock, "utf8") };
-    if (!id.pid || (Date.now() - st.mtimeMs <= LOCK_STALE_MS && isAlive(Number(id.pid)))) return false;
+    id = { ino: st.ino, pid: lockPid(lock) };
+    if (!isStale(id.pid, Date.now() - st.mtimeMs)) return false;
     const aside = `${lock}.stale-${process.pid}`;
     renameSync(lock, aside);
     if (!isLock(aside, id)) {
@@ -798,6 +1162,7 @@ function breakStaleLock(lock: string): boolean {
   } catch {
     return false; // gone already, or put back: try to take it again
   }
+  if (!id.pid) return true;
   const temps = `${basename(lock.slice(0, -".lock".length))}.tmp-${id.pid}-`;
   for (const f of readdirSync(dirname(lock)))
     if (f.startsWith(temps)) rmSync(join(dirname(lock), f), { force: true });
@@ -897,37 +1262,65 @@ function readOrWarn(path: string, log: Log): string | null {
 
 function readSettings(world: World, log: Log): Settings[] {
   const { system, workspace } = settingsPaths(world);
-  return [system, workspace]
-    .filter((p): p is string => !!p)
-    .map((path) => {
+  const files = [
+    { path: system, scope: "system" as const },
+    { path: workspace, scope: "workspace" as const },
+  ];
+  return files
+    .filter((f): f is { path: string; scope: Settings["scope"] } => !!f.path)
+    .map(({ path, scope }) => {
       const text = readOrWarn(path, log);
       const parsed = parseSettings(text ?? "");
       if (parsed.error) log.warn(`Ignoring the settings file ${path}: ${parsed.error}.`);
-      return { path, exists: text !== null, values: parsed.values };
+      const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, fromBytes(v)]));
+      return { path, scope, exists: text !== null, values };
     });
 }
 
-/** A stored key for the host, in login's order: WANDB_API_KEY, settings api_key, netrc. */
-function storedCredential({ world, settings, netrc, machine, log, secrets }: Context): Credential | null {
-  const fromNetrc = (): Credential | null => {
-    const { entry, error } = netrcLookup(readOrWarn(netrc, log) ?? "", machine);
-    if (error) log.warn(`Failed to read netrc file at ${netrc}: ${error}. Ignoring it.`);
-    else if (entry && !entry.password)
-      log.warn(`Found entry for machine ${JSON.stringify(machine)} with no API key at ${netrc}.`);
-    return entry ? { key: fromBytes(entry.password), source: netrc, label: `netrc file ${netrc}` } : null;
+/**
+ * Every source that holds a key for the host, in login's order: WANDB_API_KEY, the settings files
+ * for this host (workspace first), the netrc entry, else the netrc `default` entry when its
+ * password is key-shaped. Lazy: login stops at the first, so later files are not even read.
+ */
+function* keySources(ctx: Context): Generator<Credential> {
+  const { world, settings, host, secrets } = ctx;
+  const found = (c: Credential) => {
+    secrets.add(c.key);
+    return c;
   };
-  const fromSettings = () => {
-    const s = settings.findLast((f) => f.values.api_key);
-    return s && { key: s.values.api_key, source: s.path, label: `settings file ${s.path}` };
-  };
-  const key = world.env.WANDB_API_KEY;
-  const found = firstCredential([
-    () => (key ? { key, source: "WANDB_API_KEY", label: "WANDB_API_KEY" } : null),
-    fromSettings,
-    fromNetrc,
-  ]);
-  if (found) secrets.add(found.key);
-  return found;
+  const fromEnv = world.env.WANDB_API_KEY;
+  if (fromEnv) yield found({ key: fromEnv, source: "WANDB_API_KEY", label: "WANDB_API_KEY", kind: "env" });
+  for (const { path, values } of settingsFor(host, settings).reverse()) {
+    if (values.api_key) {
+      yield found({ key: values.api_key, source: path, label: `settings file ${path}`, kind: "settings" });
+    }
+  }
+  const fromNetrc = netrcCredential(ctx);
+  if (fromNetrc) yield found(fromNetrc);
+}
+
+/** The netrc's key for the machine, as Python's netrc finds it (falling back to `default`). */
+function netrcCredential({ netrc, machine, log }: Context): Credential | null {
+  const { entry, fallback, error } = netrcLookup(readOrWarn(netrc, log) ?? "", machine);
+  if (error) log.warn(`Failed to read netrc file at ${netrc}: ${error}. Ignoring it.`);
+  else if (entry && !entry.password)
+    log.warn(`Found entry for machine ${JSON.stringify(machine)} with no API key at ${netrc}.`);
+  if (entry?.password) {
+    return { key: fromBytes(entry.password), source: netrc, label: `netrc file ${netrc}`, kind: "netrc" };
+  }
+  const key = fromBytes(fallback?.password ?? "");
+  if (entry || checkApiKey(key)) return null; // `default` often holds something else than a W&B key
+  const source = `${netrc} (default entry)`;
+  return { key, source, label: `netrc file ${source}`, kind: "default" };
+}
+
+/** The source the Python SDK sends: WANDB_API_KEY, then the netrc file, then the settings files. */
+export function sdkSource(sources: Credential[]): Credential | undefined {
+  const rank = (c: Credential) => ["env", "netrc", "default", "settings"].indexOf(c.kind ?? "");
+  return sources.reduce<Credential | undefined>(
+    (best, c) => (!best || rank(c) < rank(best) ? c : best),
+    undefined,
+  );
 }
 
 // --- edges: network (verification) ---
@@ -975,6 +1368,50 @@ export function describeFetchError(err: unknown, host: string, env: Env, timeout
   return `Could not connect to ${host}${via}: ${code || e.message || String(err)}.`;
 }
 
+/** WANDB_HTTP_TIMEOUT in seconds, and a warning when it is not a positive number up to 3600. */
+export function httpTimeout(env: Env): { seconds: number; warning?: string } {
+  const raw = env.WANDB_HTTP_TIMEOUT;
+  if (raw === undefined || raw === "") return { seconds: DEFAULT_TIMEOUT_S };
+  const seconds = Number(raw);
+  if (seconds > 0 && seconds <= 3600) return { seconds };
+  const warning = `WANDB_HTTP_TIMEOUT=${raw} is not a number of seconds from 0 to 3600; using ${DEFAULT_TIMEOUT_S}.`;
+  return { seconds: DEFAULT_TIMEOUT_S, warning };
+}
+
+/** The identity in a Viewer answer; anything but an object with a string username or entity is no W&B. */
+export function parseViewer(body: string, host: string, type = "no content type"): Viewer | null {
+  const notWandb = new LoginError(`${host} did not answer like a W&B server (no viewer in its answer).`);
+  let viewer: unknown;
+  try {
+    viewer = JSON.parse(body)?.data?.viewer;
+  } catch {
+    throw new LoginError(
+      `${host} did not answer with JSON (got ${type}). Is a proxy or captive portal in the way?`,
+    );
+  }
+  if (viewer === null) return null;
+  if (typeof viewer !== "object" || viewer === undefined || Array.isArray(viewer)) throw notWandb;
+  const { username, entity, teams } = viewer as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === "string" ? v : undefined);
+  if (!text(username) && !text(entity)) throw notWandb;
+  const edges = (teams as { edges?: unknown } | null)?.edges;
+  const names = (Array.isArray(edges) ? edges : []).map((e) => text(e?.node?.name));
+  const name = text(entity) ?? (username as string);
+  return { username: text(username) ?? name, entity: name, teams: names.filter((n): n is string => !!n) };
+}
+
+/** The response body as text, or null past `limit` bytes (after decompression: a gzip bomb stops too). */
+async function readLimited(response: Response, limit: number): Promise<string | null> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.length;
+    if (size > limit) return null; // leaving the loop cancels the stream
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
 /** Asks the W&B GraphQL API who the key belongs to; a LoginError says why not. */
 export async function verifyKey(
   host: string,
@@ -982,7 +1419,7 @@ export async function verifyKey(
   env: Env,
   fetchImpl: typeof fetch = fetch,
 ): Promise<Viewer> {
-  const seconds = Number(env.WANDB_HTTP_TIMEOUT) > 0 ? Number(env.WANDB_HTTP_TIMEOUT) : 10;
+  const { seconds } = httpTimeout(env);
   const caFile = env.REQUESTS_CA_BUNDLE; // Python users' CA bundle; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself
   let ca: string | undefined;
   try {
@@ -990,7 +1427,8 @@ export async function verifyKey(
   } catch (e) {
     throw new LoginError(`Cannot read REQUESTS_CA_BUNDLE ${caFile}: ${errorText(e)}.`);
   }
-  let response: Response, body: string;
+  let response: Response;
+  let body: string | null;
   try {
     response = await fetchImpl(`${host}/graphql`, {
       method: "POST",
@@ -1001,53 +1439,59 @@ export async function verifyKey(
       },
       body: JSON.stringify({ query: VIEWER_QUERY }),
       signal: AbortSignal.timeout(seconds * 1000),
+      redirect: "manual", // the identity shown must come from the server that saw the key
       verbose: false, // BUN_CONFIG_VERBOSE_FETCH would print the Authorization header
       ...(ca ? { tls: { ca } } : {}),
     } as RequestInit);
-    body = await response.text();
+    body = await readLimited(response, MAX_RESPONSE_BYTES);
   } catch (err) {
     throw new LoginError(describeFetchError(err, host, env, seconds));
   }
-  const invalid = new InvalidKeyError(
+  checkStatus(response, host, env);
+  if (body === null) throw new LoginError(`${host} answered with more than 1 MiB; a W&B server does not.`);
+  const viewer = parseViewer(body, host, response.headers.get("content-type") ?? undefined);
+  if (!viewer) throw invalidKey(host, env);
+  return viewer;
+}
+
+const invalidKey = (host: string, env: Env) =>
+  new InvalidKeyError(
     `Invalid API key for ${host}. Create a new key at ${appUrl(host, env)}/authorize?ref=models`,
   );
-  if (response.status === 401 || response.status === 403) throw invalid;
-  if (!response.ok) {
-    const next = response.status >= 500 ? "Try again later." : "Is this the address of a W&B server?";
+
+/** Every status but 200-299 is an error: 401/403 a refused key, 3xx a redirect we do not follow. */
+function checkStatus(response: Response, host: string, env: Env): void {
+  const { status, statusText } = response;
+  if (status === 401 || status === 403) throw invalidKey(host, env);
+  if (status >= 300 && status < 400) {
+    const location = response.headers.get("location") ?? "";
+    let target = location;
+    try {
+      target = new URL(location, `${host}/graphql`).href.replace(/\/graphql$/, "");
+    } catch {}
     throw new LoginError(
-      `${`${host} answered HTTP ${response.status} ${response.statusText}`.trim()}. ${next}`,
+      `${host} redirected to ${location || "nowhere"}. Log in with --host ${target || "<that address>"} if it is the W&B server.`,
     );
   }
-  let viewer:
-    | { username?: string; entity?: string; teams?: { edges?: { node?: { name?: string } }[] } }
-    | null
-    | undefined;
-  try {
-    viewer = JSON.parse(body)?.data?.viewer;
-  } catch {
-    const type = response.headers.get("content-type") ?? "no content type";
-    throw new LoginError(
-      `${host} did not answer with JSON (got ${type}). Is a proxy or captive portal in the way?`,
-    );
+  if (status < 200 || status >= 300) {
+    const next = status >= 500 ? "Try again later." : "Is this the address of a W&B server?";
+    throw new LoginError(`${`${host} answered HTTP ${status} ${statusText}`.trim()}. ${next}`);
   }
-  if (!viewer) throw invalid;
-  const entity = viewer.entity ?? viewer.username ?? "";
-  const teams = (viewer.teams?.edges ?? []).map((e) => e.node?.name).filter((n): n is string => !!n);
-  return { username: viewer.username ?? entity, entity, teams };
 }
 
 // --- edges: terminal and stdin ---
 
 /**
  * Reads one line from fd 0. On a terminal the input is hidden (raw mode, no echo); backspace and
- * Ctrl-U edit, Ctrl-C restores the terminal and exits 130. From a pipe it reads up to the first
- * non-blank line; the caller asked for stdin, so waiting on it is what they want.
+ * Ctrl-U edit, Ctrl-C restores the terminal and exits 130, Ctrl-D cancels. From a pipe it reads up
+ * to the first non-blank line, at most 64 KiB; the caller asked for stdin, so waiting is wanted.
  */
 export function readSecretLine(isTTY: boolean): string {
   const buf = Buffer.alloc(256);
   const terminal = isTTY ? new (tty().ReadStream)(0) : undefined;
   terminal?.setRawMode(true);
   let line = "";
+  let total = 0;
   try {
     for (;;) {
       let n: number;
@@ -1062,17 +1506,21 @@ export function readSecretLine(isTTY: boolean): string {
         throw e;
       }
       if (n === 0) return line;
+      total += n;
       const chunk = buf.toString("utf8", 0, n).replace(/\x1b\[20[01]~/g, ""); // bracketed paste markers
       for (const ch of chunk) {
         if (ch === "\x03" && terminal) throw new LoginError("Interrupted.", 130);
+        if (ch === "\x04" && terminal) throw new LoginError("No key entered.");
         if (ch === "\r" || ch === "\n") {
           if (terminal || line.trim()) return line;
           continue;
         }
-        if (ch === "\x04" && terminal) return line;
         if (ch === "\x7f" || ch === "\b") line = [...line].slice(0, -1).join("");
         else if (ch === "\x15") line = "";
         else if (ch >= " ") line += ch;
+      }
+      if (total > MAX_STDIN_BYTES) {
+        throw new LoginError("No key line found in the first 64 KiB of standard input.");
       }
     }
   } finally {
@@ -1097,12 +1545,15 @@ function writeStderr(text: string): void {
   }
 }
 
-/** Human messages on stderr, `wandb:`-prefixed as upstream prints them; any secret is masked. */
+/**
+ * Human messages on stderr, `wandb:`-prefixed as upstream prints them; any secret is masked and
+ * control characters from outside (server answers, paths, settings) are shown, not obeyed.
+ */
 export function createLog(color: boolean, secrets: Set<string>) {
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const labels: Record<string, string> = { warn: paint("33", "WARNING "), error: paint("31", "ERROR ") };
   const line = (type: string, text: string) =>
-    `${paint("34;1", "wandb")}: ${labels[type] ?? ""}${maskSecrets(text, secrets)}`;
+    `${paint("34;1", "wandb")}: ${labels[type] ?? ""}${escapeControls(maskSecrets(text, secrets))}`;
   const reporter = {
     log: (entry: LogObject) => writeStderr(`${line(entry.type, entry.args.map(String).join(" "))}\n`),
   };
@@ -1143,7 +1594,8 @@ export async function run(opts: Options, world: World, log: Log, secrets: Set<st
     machine: machineName(host),
     netrc: netrcPath(world),
   };
-  return opts.command === "logout" ? logout(ctx) : opts.command === "status" ? status(ctx) : login(ctx);
+  if (opts.command === "logout") return logout(ctx);
+  return opts.command === "status" ? status(ctx) : login(ctx);
 }
 
 async function login(ctx: Context): Promise<Outcome> {
@@ -1159,18 +1611,13 @@ async function login(ctx: Context): Promise<Outcome> {
     entity: null,
     teams: null,
   };
-  const found = opts.relogin || opts.key !== undefined || opts.stdin ? null : storedCredential(ctx);
+  const explicit = opts.relogin || opts.key !== undefined || opts.stdin;
+  const found = explicit ? undefined : keySources(ctx).next().value;
   if (found) {
     // checked, reported, never written again
     checkStored(found);
     outcome.source = found.source;
-    if (opts.verify)
-      return reportVerified(
-        outcome,
-        await verifyKey(host, found.key, world.env, world.fetch),
-        found.source,
-        log,
-      );
+    if (opts.verify) return reportVerified(outcome, await verify(ctx, found.key), found.source, log);
     log.info(`W&B API key is configured (from ${found.source}). ${RELOGIN_HINT}`);
     return outcome;
   }
@@ -1178,7 +1625,7 @@ async function login(ctx: Context): Promise<Outcome> {
   Object.assign(outcome, { source, stored: true });
   // Settings first: they fail more often (a separate WANDB_CONFIG_DIR), and then the netrc is untouched.
   if (opts.host !== undefined || opts.cloud) writeHostSettings(world, host, log);
-  writeNetrcKey(netrc, machine, key, log);
+  writeNetrcKey(ctx, key);
   if (world.env.WANDB_API_KEY && world.env.WANDB_API_KEY !== key)
     log.warn(`WANDB_API_KEY is set, and takes precedence over the key stored in ${netrc}.`);
   if (viewer) return reportVerified(outcome, viewer, source, log);
@@ -1192,30 +1639,36 @@ function checkStored(found: Credential, details?: Record<string, unknown>): void
   if (problem) throw new LoginError(`${found.label} invalid: ${problem}`, 1, details);
 }
 
+/** Verification, with the warnings its settings call for. */
+function verify({ host, world, log }: Context, key: string): Promise<Viewer> {
+  const { warning } = httpTimeout(world.env);
+  if (warning) log.warn(warning);
+  if (/^http:/i.test(host) && !isLoopback(host))
+    log.warn(`${host} is plain http: the key travels unencrypted. Use https:// if the server has it.`);
+  return verifyKey(host, key, world.env, world.fetch);
+}
+
 /** An explicit, piped or prompted key, format-checked and (with --verify) accepted by the server. */
-async function obtainKey({
-  opts,
-  world,
-  host,
-  log,
-  secrets,
-}: Context): Promise<{ key: string; source: string; viewer?: Viewer }> {
+async function obtainKey(ctx: Context): Promise<{ key: string; source: string; viewer?: Viewer }> {
+  const { opts, world, host, log, secrets } = ctx;
   const check = async (key: string) => {
     secrets.add(key);
     const problem = checkApiKey(key);
     if (problem) throw new InvalidKeyError(problem);
-    return opts.verify ? verifyKey(host, key, world.env, world.fetch) : undefined;
+    return opts.verify ? verify(ctx, key) : undefined;
   };
   if (opts.stdin || opts.key !== undefined) {
     if (opts.stdin && world.stdinIsTTY) log.ask("Paste your API key and hit enter: "); // a terminal, not a pipe: say so
     const key = opts.stdin ? readSecretLine(world.stdinIsTTY).trim() : opts.key!;
     return { key, source: opts.stdin ? "stdin" : "argument", viewer: await check(key) };
   }
+  const createKey = `Create a key at ${appUrl(host, world.env)}/authorize?ref=models`;
   if (!world.stdinIsTTY || !world.stderrIsTTY || world.env.TERM === "dumb") {
+    const ways =
+      "pass the key as an argument (wandb-login KEY), pipe it with `wandb-login --stdin`, or set WANDB_API_KEY.";
+    const problem = opts.relogin ? "--relogin needs a terminal to prompt on;" : "No API key configured.";
     throw new LoginError(
-      `No API key configured${opts.relogin ? " and no terminal to prompt on" : ""}. Pass the key as an argument (wandb-login KEY), ` +
-        "pipe it with `wandb-login --stdin`, or set WANDB_API_KEY. " +
-        `Create a key at ${appUrl(host, world.env)}/authorize?ref=models`,
+      `${problem} ${opts.relogin ? ways : ways[0].toUpperCase() + ways.slice(1)} ${createKey}`,
     );
   }
   if (host === CLOUD_URL) log.info(`Logging into ${host}.`);
@@ -1233,27 +1686,67 @@ async function obtainKey({
   }
 }
 
-function writeNetrcKey(netrc: string, machine: string, key: string, log: Log): void {
-  if (!existsSync(netrc)) log.info("No netrc file found, creating one.");
-  log.info(`Appending key for ${machine} to your netrc file: ${netrc}`);
-  const { loosened } = updateFileLocked(netrc, (old) => updateNetrc(old ?? "", machine, key));
-  if (loosened) log.info(`Tightened the permissions of ${netrc} from ${octal(loosened)} to 0600.`);
+/** The netrc's folder must exist (a mistyped NETRC is not created) and the file must be a file. */
+function checkNetrcTarget(netrc: string): void {
+  if (!regularOrMissing(netrc)) {
+    throw new LoginError(`Cannot store the key in ${netrc}: ${NOT_REGULAR}. Set NETRC to a file.`);
+  }
+  const folder = dirname(realTarget(netrc));
+  if (!existsSync(folder)) {
+    throw new LoginError(
+      `Cannot store the key in ${netrc}: the folder ${folder} does not exist. Create it, or set NETRC to a file in an existing folder.`,
+    );
+  }
+}
+
+function writeNetrcKey({ netrc, machine, log }: Context, key: string): void {
+  checkNetrcTarget(netrc);
+  const created = !existsSync(netrc);
+  let result: NetrcUpdate | undefined;
+  const change = (old: string | null) => {
+    result = updateNetrc(old ?? "", machine, key);
+    return result.text;
+  };
+  updateFileLocked(netrc, change, log);
+  if (created) log.info("No netrc file found, creating one.");
+  if (result?.replaced) log.info(`Replacing the key for ${machine} in your netrc file: ${netrc}`);
+  else log.info(`Appending key for ${machine} to your netrc file: ${netrc}`);
+  if (result?.problem) {
+    log.warn(
+      `Python's netrc cannot read ${netrc}: ${result.problem}. The W&B Python SDK will not find the key until that line is fixed.`,
+    );
+  }
 }
 
 /** After a login with --host/--cloud, the system settings name that host; the workspace's no longer overrides it. */
 function writeHostSettings(world: World, host: string, log: Log): void {
   const { system, workspace } = settingsPaths(world);
   const edits: [string | null, Record<string, string | null>][] = [
-    [system, { base_url: host === CLOUD_URL ? null : host, anonymous: null }],
+    [system, { base_url: host === CLOUD_URL ? null : toBytes(host), anonymous: null }],
     [workspace, { base_url: null, anonymous: null }],
   ];
   for (const [path, changes] of edits) {
     if (!path) continue;
-    const { changed } = updateFileLocked(path, (old) => {
-      const next = updateSettings(old ?? "", changes);
-      return next === (old ?? "") ? null : next;
-    });
+    const changed = updateFileLocked(
+      path,
+      (old) => {
+        const next = updateSettings(old ?? "", changes);
+        if (next === (old ?? "")) return null;
+        if (old === null) makeFolder(path);
+        return next;
+      },
+      log,
+    );
     if (changed) log.info(`Updated settings file ${path}`);
+  }
+}
+
+/** A new settings file's folder is private: 0700. */
+function makeFolder(file: string): void {
+  try {
+    mkdirSync(dirname(realTarget(file)), { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new LoginError(`Cannot write ${file}: ${errorText(e)}.`);
   }
 }
 
@@ -1275,62 +1768,87 @@ function reportVerified<T extends { host: string }>(outcome: T, viewer: Viewer, 
   };
 }
 
+/** What status says of the netrc file: found, a regular file, its mode and whether that is safe. */
+function netrcState(netrc: string) {
+  const st = statSync(netrc, { throwIfNoEntry: false });
+  const mode = st ? st.mode & 0o777 : null;
+  const regular = !st || st.isFile();
+  const safe = !st || !regular || !(mode! & 0o077);
+  const note = !st
+    ? "not found"
+    : !regular
+      ? `${NOT_REGULAR}: no key is read from it or stored in it`
+      : `mode ${octal(mode!)}${safe ? "" : `, readable by others: run chmod 600 ${netrc}`}`;
+  return { path: netrc, exists: !!st, regular, mode: mode === null ? null : octal(mode), safe, note };
+}
+
 async function status(ctx: Context): Promise<Record<string, unknown>> {
-  const { opts, world, settings, host, origin, machine, netrc, log } = ctx;
-  const found = storedCredential(ctx);
-  let mode: number | null = null;
-  try {
-    mode = statSync(netrc).mode & 0o777;
-  } catch {
-    /* no netrc file */
-  }
+  const { opts, settings, host, origin, machine, netrc, log } = ctx;
+  const file = netrcState(netrc);
   log.info(`Host: ${host} (from ${origin})`);
   for (const s of settings) log.info(`Settings file: ${s.path}${s.exists ? "" : " (not found)"}`);
-  log.info(
-    `Netrc file: ${netrc}${mode === null ? " (not found)" : ` (mode ${octal(mode)}${mode & 0o077 ? `, readable by others: run chmod 600 ${netrc}` : ""})`}`,
-  );
+  log.info(`Netrc file: ${netrc} (${file.note})`);
+  const sources = [...keySources(ctx)];
+  const [used] = sources;
+  const sdk = sdkSource(sources);
+  const { note: _, ...netrcJson } = file;
   const result = {
     host,
     hostSource: origin,
     machine,
     settings: settings.map(({ path, exists }) => ({ path, exists })),
-    netrc: {
-      path: netrc,
-      exists: mode !== null,
-      mode: mode === null ? null : octal(mode),
-      safe: mode === null || !(mode & 0o077),
-    },
-    source: found?.source ?? null,
-    key: found ? maskKey(found.key) : null,
-    configured: !!found,
+    netrc: netrcJson,
+    source: used?.source ?? null,
+    key: used ? maskKey(used.key) : null,
+    sources: sources.map((c) => ({
+      source: c.source,
+      key: maskKey(c.key),
+      login: c === used,
+      sdk: c === sdk,
+    })),
+    configured: !!used,
     verified: false,
     username: null,
     entity: null,
     teams: null,
   };
-  if (!found)
+  if (!used)
     throw new LoginError(`No API key configured for ${host}. Run wandb-login to store one.`, 1, result);
-  checkStored(found, result);
-  log.info(`API key: ${maskKey(found.key)} from ${found.source}`);
+  reportSources(sources, used, sdk!, log);
+  checkStored(used, result);
   if (!opts.verify) return result;
-  const viewer = await verifyKey(host, found.key, world.env, world.fetch);
-  return reportVerified(result, viewer, found.source, log);
+  return reportVerified(result, await verify(ctx, used.key), used.source, log);
+}
+
+/** Every source's masked key, which one login uses, and which one the Python SDK sends when they differ. */
+function reportSources(sources: Credential[], used: Credential, sdk: Credential, log: Log): void {
+  for (const c of sources) {
+    const marks = [c === used && "used by wandb-login", c === sdk && "sent by the W&B Python SDK"];
+    const why = marks.filter(Boolean).join(", ");
+    log.info(`API key: ${maskKey(c.key)} from ${c.source}${why ? ` (${why})` : ""}`);
+  }
+  if (new Set(sources.map((c) => c.key)).size > 1) {
+    log.warn(
+      `These sources hold different keys. wandb-login uses the one from ${used.source}; the W&B Python SDK sends the one from ${sdk.source}.`,
+    );
+  }
 }
 
 function logout(ctx: Context): Record<string, unknown> {
   const { host, machine, netrc, log } = ctx;
   let removed = 0;
-  updateFileLocked(netrc, (old) => {
-    const result = removeNetrcEntry(old ?? "", machine);
-    removed = result.removed;
-    return removed ? result.text : null;
-  });
-  log.info(
-    removed
-      ? `Removed the key for ${machine} from ${netrc}.`
-      : `No key for ${machine} in ${netrc}; nothing to remove.`,
-  );
-  const still = storedCredential(ctx);
+  if (regularOrMissing(netrc)) {
+    const remove = (old: string | null) => {
+      const result = removeNetrcEntry(old ?? "", machine);
+      removed = result.removed;
+      return removed ? result.text : null;
+    };
+    updateFileLocked(netrc, remove, log);
+  }
+  const gone = `Removed the key for ${machine} from ${netrc}.`;
+  const why = regularOrMissing(netrc) ? "" : ` (${NOT_REGULAR})`;
+  log.info(removed ? gone : `No key for ${machine} in ${netrc}${why}; nothing to remove.`);
+  const still = keySources(ctx).next().value;
   if (still) log.warn(`A key for ${host} is still supplied by ${still.source}.`);
   return { host, machine, netrc, removed: removed > 0, source: still?.source ?? null };
 }
@@ -1339,42 +1857,65 @@ function logout(ctx: Context): Record<string, unknown> {
 
 /** Every key this run has seen goes into `secrets`, so that nothing printed can show one. */
 export async function main(argv: string[], world: World, secrets = new Set<string>()): Promise<number> {
+  for (const key of keyShaped([...argv, world.env.WANDB_BASE_URL, world.env.WANDB_API_KEY])) secrets.add(key);
   let json = argv.includes("--json"); // until the arguments parse, for usage errors
   const log = createLog(world.stderrIsTTY && !world.env.NO_COLOR && world.env.TERM !== "dumb", secrets);
   const mask = (s: string) => maskSecrets(s, secrets);
   try {
-    const parsed = await parseCommandLine(argv);
-    if (parsed === "help") {
-      console.log(HELP);
-      return 0;
-    }
-    if (parsed === "version") {
-      console.log(VERSION);
-      return 0;
-    }
-    json = parsed.json;
-    if (parsed.key !== undefined && parsed.key !== "-") secrets.add(parsed.key);
-    const outcome = await run(parsed, world, log, secrets);
+    const request = await parseCommandLine(argv);
+    if (request === "version") return print(VERSION);
+    if ("help" in request) return print(helpFor(request.help));
+    if (request.command === "completion") return print(completionScript(request.key!));
+    json = request.json;
+    if (request.key !== undefined && request.key !== "-") secrets.add(request.key);
+    const outcome = await run(request, world, log, secrets);
     if (json) console.log(mask(JSON.stringify(outcome)));
     return 0;
   } catch (e) {
     const code = e instanceof UsageError ? 2 : e instanceof LoginError ? e.code : 1;
     const message = mask(e instanceof Error ? e.message : String(e));
     log.error(e instanceof UsageError ? `${message} See \`wandb-login --help\`.` : message);
-    if (json)
-      console.log(
-        mask(JSON.stringify({ error: message, code, ...(e instanceof LoginError ? e.details : {}) })),
-      );
+    const details = e instanceof LoginError ? e.details : {};
+    if (json) console.log(mask(JSON.stringify({ error: message, code, ...details })));
     return code;
+  }
+}
+
+/** Prints `text` on stdout: help, version and completion scripts are data. */
+function print(text: string): number {
+  console.log(text);
+  return 0;
+}
+
+/**
+ * Bun's crash report lists the process arguments and, where the environment asks (or on macOS),
+ * uploads a trace. With a key among the arguments, or reporting asked for, the crash signals get
+ * their default action back: the process dies quietly (exit 128+n) and sends nothing. bun:ffi
+ * costs ≈1 ms, so only then.
+ */
+async function silenceCrashReports(argv: string[], env: Env): Promise<void> {
+  const reporting =
+    env.BUN_CRASH_REPORT_URL || env.BUN_ENABLE_CRASH_REPORTING || process.platform === "darwin";
+  if (process.platform === "win32" || (!reporting && keyShaped(argv).length === 0)) return;
+  try {
+    const { dlopen, FFIType } = await import("bun:ffi");
+    const libc = process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6"; // musl answers to it too
+    const { symbols } = dlopen(libc, { signal: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.ptr } });
+    const { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT } = osConstants.signals;
+    for (const sig of [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT]) symbols.signal(sig, null); // null: SIG_DFL
+  } catch {
+    /* no FFI here: the README says to use --stdin */
   }
 }
 
 if (import.meta.main) {
   const secrets = new Set<string>();
   const crash = (e: unknown) => {
-    writeStderr(maskSecrets(`wandb: ERROR ${(e as Error)?.message ?? e}\n`, secrets));
+    writeStderr(`${escapeControls(maskSecrets(`wandb: ERROR ${(e as Error)?.message ?? e}`, secrets))}\n`);
     process.exit(1);
   };
   process.on("uncaughtException", crash);
-  main(process.argv.slice(2), realWorld(), secrets).then((code) => process.exit(code), crash);
+  const argv = process.argv.slice(2);
+  await silenceCrashReports(argv, process.env);
+  main(argv, realWorld(), secrets).then((code) => process.exit(code), crash);
 }

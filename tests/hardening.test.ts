@@ -183,7 +183,7 @@ const junkArb = fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(byt
 function assertOnlyOurEntryChanged(before: string, key: string): void {
   let after: string;
   try {
-    after = updateNetrc(before, MACHINE, key);
+    after = updateNetrc(before, MACHINE, key).text;
   } catch (e) {
     expect((e as Error).message).toMatch(/^Cannot add an entry to this netrc file/);
     expect(parseNetrc(removeNetrcEntry(before, MACHINE).text).error).toBeDefined();
@@ -257,7 +257,7 @@ describe("hostile netrc content (property-based)", () => {
         const base = removeNetrcEntry(text, MACHINE).text;
         let updated: string;
         try {
-          updated = updateNetrc(text, MACHINE, KEY40);
+          updated = updateNetrc(text, MACHINE, KEY40).text;
         } catch {
           return;
         } // refusals are judged above
@@ -279,7 +279,7 @@ describe("hostile netrc content (property-based)", () => {
       type Read = { hosts: Record<string, string[]>; macros: unknown; error?: string };
       const results = pythonBeforeAfter<Read>(
         samples,
-        (t) => updateNetrc(t, MACHINE, KEY40),
+        (t) => updateNetrc(t, MACHINE, KEY40).text,
         `
     n = netrc.netrc(path)
     return {"hosts": {h: list(v) for h, v in n.hosts.items()}, "macros": n.macros}`,

@@ -119,6 +119,7 @@ describe("storing a key", () => {
 
   test("WANDB_CONFIG_DIR and NETRC (with ~) are honoured", () => {
     const home = tempDir();
+    mkdirSync(join(home, "creds"));
     const r = runCli(["--host", "https://w.example", KEY40], {
       home,
       env: { NETRC: "~/creds/netrc", WANDB_CONFIG_DIR: join(home, "cfg") },
@@ -147,9 +148,9 @@ describe("storing a key", () => {
 
   test("a bad key is refused with a complete sentence and nothing is written", () => {
     const home = tempDir();
-    const r = runCli(["abc"], { home });
+    const r = runCli(["abc123"], { home });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("API key must have 40+ characters, has 3.");
+    expect(r.stderr).toContain("API key must have 40+ characters, has 6.");
     expect(readdirSync(home)).toEqual([]);
     expect(runCli(["--stdin"], { home, stdin: "" }).stderr).toContain("API key is empty.");
   });

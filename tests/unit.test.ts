@@ -8,7 +8,16 @@ import {
   toBytes,
   CLOUD_URL,
   describeFetchError,
-  firstCredential,
+  completionScript,
+  editDistance,
+  escapeControls,
+  httpTimeout,
+  isLoopback,
+  keyShaped,
+  parseViewer,
+  sdkSource,
+  settingsFor,
+  utf8Problem,
   InvalidKeyError,
   LoginError,
   machineName,
@@ -57,16 +66,33 @@ describe("command line", () => {
   });
   test("--no-verify and extra keys", async () => {
     await expectParse("--verify", "--no-verify").toMatchObject({ verify: false });
-    await expectParse("a", "b", "c").toMatchObject({ key: "a", extraKeys: 2 });
+    await expectParse(KEY40, "b1", "c1").toMatchObject({ key: KEY40, extraKeys: 2 });
   });
   test("`-` and --stdin read stdin", async () => {
     await expectParse("-").toMatchObject({ stdin: true, key: "-" });
     await expectParse("--stdin").toMatchObject({ stdin: true, key: undefined });
   });
-  test("help and version", async () => {
-    await expectParse("--help").toBe("help");
-    await expectParse("-h").toBe("help");
+  test("help and version, as flags and as words; per-command help", async () => {
+    await expectParse("--help").toEqual({ help: "login" });
+    await expectParse("-h").toEqual({ help: "login" });
+    await expectParse("help").toEqual({ help: "login" });
+    await expectParse("status", "--help").toEqual({ help: "status" });
+    await expectParse("help", "logout").toEqual({ help: "logout" });
     await expectParse("-v").toBe("version");
+    await expectParse("version").toBe("version");
+  });
+  test("a short lowercase word that is no command is a usage error with a suggestion", async () => {
+    await expect(parse("stauts")).rejects.toThrow('Unknown command "stauts". Did you mean "status"?');
+    await expect(parse("whoami")).rejects.toThrow(/^Unknown command "whoami"\.$/);
+    await expect(parse("help", "bogus")).rejects.toBeInstanceOf(UsageError);
+    await expectParse("completion", "bash").toMatchObject({ command: "completion", key: "bash" });
+    await expect(parse("completion")).rejects.toBeInstanceOf(UsageError);
+    expect(editDistance("stauts", "status")).toBe(2);
+    expect(editDistance("logot", "logout")).toBe(1);
+  });
+  test("completion scripts for bash, zsh and fish; anything else is a usage error", () => {
+    for (const shell of ["bash", "zsh", "fish"]) expect(completionScript(shell)).toMatch(/-(-|l )host/);
+    expect(() => completionScript("toString")).toThrow(UsageError);
   });
   test.each([
     [["--bogus"], /Unknown option --bogus/],
@@ -100,10 +126,54 @@ describe("host", () => {
     );
     expect(() => normalizeHost("https://app.wandb.ai/")).toThrow(/did you mean/);
   });
-  test("http to api.wandb.ai is refused", () => {
+  test("http to api.wandb.ai is refused, a trailing dot too", () => {
     expect(() => normalizeHost("http://api.wandb.ai")).toThrow(
       "http is not secure, please use https://api.wandb.ai",
     );
+    expect(() => normalizeHost("http://API.wandb.ai.")).toThrow(/http is not secure/);
+    expect(() => normalizeHost("https://wandb.ai./")).toThrow(/did you mean/);
+  });
+  test.each([
+    ["https://h\x1b[2J", /control characters/],
+    ["https://h\t", /whitespace/],
+    [" https://h", /whitespace/],
+    ["https://u:p@h", /user name or password/],
+    ["https://h?x=1", /query or fragment/],
+    ["https://h/#f", /query or fragment/],
+  ])("refused with its reason: %p", (raw, why) => {
+    expect(() => normalizeHost(raw)).toThrow(why);
+  });
+  test("a path prefix and a non-ASCII host name are kept as written", () => {
+    expect(normalizeHost("https://h.example/wandb/")).toBe("https://h.example/wandb");
+    expect(normalizeHost("https://例え.jp")).toBe("https://例え.jp");
+    expect(machineName("https://例え.jp:8443/x")).toBe("例え.jp:8443");
+  });
+  test("loopback hosts", () => {
+    expect(["http://127.0.0.1:8080", "http://localhost", "http://[::1]:1"].map(isLoopback)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(isLoopback("http://10.0.0.1")).toBe(false);
+  });
+  test("a settings api_key belongs to the file's base_url, else the system file's, else the cloud", () => {
+    const file = (scope: "system" | "workspace", base_url?: string) => ({
+      path: `/${scope}`,
+      scope,
+      exists: true,
+      values: { api_key: "k", ...(base_url ? { base_url } : {}) },
+    });
+    const paths = (host: string, files: ReturnType<typeof file>[]) =>
+      settingsFor(host, files).map((s) => s.path);
+    expect(paths(CLOUD_URL, [file("system"), file("workspace")])).toEqual(["/system", "/workspace"]);
+    expect(paths("https://other", [file("system"), file("workspace")])).toEqual([]);
+    expect(paths("https://other", [file("system", "https://other/"), file("workspace")])).toEqual([
+      "/system",
+      "/workspace",
+    ]);
+    expect(paths(CLOUD_URL, [file("system", "https://other"), file("workspace", CLOUD_URL)])).toEqual([
+      "/workspace",
+    ]);
   });
   test("machine name is the authority exactly as written", () => {
     expect(machineName("http://localhost:8080")).toBe("localhost:8080");
@@ -119,8 +189,8 @@ describe("host", () => {
   });
   test("resolution order: --cloud, --host, WANDB_BASE_URL, workspace settings, system settings, default", () => {
     const settings = [
-      { path: "/sys", exists: true, values: { base_url: "http://sys" } },
-      { path: "/ws", exists: true, values: { base_url: "http://ws" } },
+      { path: "/sys", scope: "system" as const, exists: true, values: { base_url: "http://sys" } },
+      { path: "/ws", scope: "workspace" as const, exists: true, values: { base_url: "http://ws" } },
     ];
     const env = { WANDB_BASE_URL: "http://env/" };
     expect(resolveHost({ cloud: true, host: undefined }, env, settings)).toEqual({
@@ -165,75 +235,95 @@ describe("API key format", () => {
     expect(maskKey(KEY40)).toBe(`…${KEY40.slice(-4)}`);
     expect(maskKey("abc")).toBe("…");
   });
-  test("the first source with a key wins", () => {
-    const c = (source: string, key: string) => () => ({ source, key, label: source });
-    const never = () => {
-      throw new Error("looked past the winner");
-    };
-    expect(firstCredential([() => null, c("a", ""), c("b", "k"), never])?.source).toBe("b");
-    expect(firstCredential([() => null, () => undefined])).toBeNull();
+  test("the Python SDK's order: WANDB_API_KEY, then netrc (entry or default), then settings", () => {
+    const c = (kind: "env" | "settings" | "netrc" | "default") => ({
+      key: kind,
+      source: kind,
+      label: kind,
+      kind,
+    });
+    expect(sdkSource([c("settings"), c("netrc")])?.kind).toBe("netrc");
+    expect(sdkSource([c("env"), c("settings"), c("default")])?.kind).toBe("env");
+    expect(sdkSource([c("settings"), c("default")])?.kind).toBe("default");
+    expect(sdkSource([])).toBeUndefined();
+  });
+  test("key-shaped values anywhere in the arguments are found; short words are not keys", () => {
+    expect(keyShaped(["--host", KEY40, `--${KEY_V1}`, `--host=${KEY40}x`, "status", "e"])).toEqual([
+      KEY40,
+      KEY_V1,
+      `${KEY40}x`,
+    ]);
+    expect(maskSecrets("API key must have 40+ characters, has 1.", ["e"])).toBe(
+      "API key must have 40+ characters, has 1.",
+    );
+  });
+  test("control characters are shown, not obeyed", () => {
+    expect(escapeControls("a\x1b]0;pwned\x07b\x1b[2Jc\nd\x9be\x7f")).toBe(
+      "a\\x1b]0;pwned\\x07b\\x1b[2Jc\\x0ad\\x9be\\x7f",
+    );
+    expect(escapeControls("ünïcode ok")).toBe("ünïcode ok");
   });
 });
 
 describe("netrc", () => {
   const entry = (m: string, k: string) => `machine ${m}\n  login user\n  password ${k}\n`;
   test("a new file is upstream's three-line entry", () => {
-    expect(updateNetrc("", "api.wandb.ai", KEY40)).toBe(entry("api.wandb.ai", KEY40));
+    expect(updateNetrc("", "api.wandb.ai", KEY40).text).toBe(entry("api.wandb.ai", KEY40));
   });
   test("other entries, comments and blank lines are kept byte for byte; ours is replaced and goes last", () => {
     const before = `# my netrc\nmachine api.wandb.ai\n  login user\n  password OLD\n\nmachine github.com login me password gh\n`;
-    expect(updateNetrc(before, "api.wandb.ai", KEY40)).toBe(
+    expect(updateNetrc(before, "api.wandb.ai", KEY40).text).toBe(
       `# my netrc\n\nmachine github.com login me password gh\n${entry("api.wandb.ai", KEY40)}`,
     );
   });
   test("a file without a final newline gets one before our entry", () => {
-    expect(updateNetrc("machine a login b password c", "h", KEY40)).toBe(
+    expect(updateNetrc("machine a login b password c", "h", KEY40).text).toBe(
       `machine a login b password c\n${entry("h", KEY40)}`,
     );
   });
   test("our entry goes before `default`, which must stay last", () => {
     const before = "machine a login b password c\ndefault login anon password x\n";
-    expect(updateNetrc(before, "h", KEY40)).toBe(
+    expect(updateNetrc(before, "h", KEY40).text).toBe(
       `machine a login b password c\n${entry("h", KEY40)}default login anon password x\n`,
     );
   });
   test("one-line entries, also several on a line, count as entries", () => {
     const before =
       "machine a login b password c machine h login user password OLD machine z login y password w\n";
-    expect(updateNetrc(before, "h", KEY40)).toBe(
+    expect(updateNetrc(before, "h", KEY40).text).toBe(
       `machine a login b password c machine z login y password w\n${entry("h", KEY40)}`,
     );
   });
   test("duplicates of our entry are all removed", () => {
     const before = `${entry("h", "ONE")}${entry("x", "X")}${entry("h", "TWO")}`;
-    expect(updateNetrc(before, "h", KEY40)).toBe(`${entry("x", "X")}${entry("h", KEY40)}`);
+    expect(updateNetrc(before, "h", KEY40).text).toBe(`${entry("x", "X")}${entry("h", KEY40)}`);
   });
   test("a machine whose name only contains ours is not ours", () => {
     const before = entry("h.evil", "E");
-    expect(updateNetrc(before, "h", KEY40)).toBe(before + entry("h", KEY40));
+    expect(updateNetrc(before, "h", KEY40).text).toBe(before + entry("h", KEY40));
   });
   test("macdef bodies are kept with their blank line, even when they mention machines", () => {
     const before =
       "macdef init\nmachine h login user password NOTOURS\n\nmachine h login user password OLD\n";
-    expect(updateNetrc(before, "h", KEY40)).toBe(
+    expect(updateNetrc(before, "h", KEY40).text).toBe(
       `macdef init\nmachine h login user password NOTOURS\n\n${entry("h", KEY40)}`,
     );
   });
   test("an unterminated macdef at the end gets its blank line before our entry", () => {
-    const after = updateNetrc("macdef init\ncd /tmp\n", "h", KEY40);
+    const after = updateNetrc("macdef init\ncd /tmp\n", "h", KEY40).text;
     expect(after).toBe(`macdef init\ncd /tmp\n\n${entry("h", KEY40)}`);
     expect(netrcLookup(after, "h").entry?.password).toBe(KEY40);
   });
   test("an unclosed quote at the end would swallow our entry, so it goes first", () => {
     const before = 'machine a login b password "open';
-    expect(updateNetrc(before, "h", KEY40)).toBe(entry("h", KEY40) + before);
+    expect(updateNetrc(before, "h", KEY40).text).toBe(entry("h", KEY40) + before);
   });
   test("CRLF files keep CRLF", () => {
     const before = "machine a\r\n  login b\r\n  password c\r\n";
-    expect(updateNetrc(before, "h", KEY40)).toBe(before + entry("h", KEY40).replaceAll("\n", "\r\n"));
+    expect(updateNetrc(before, "h", KEY40).text).toBe(before + entry("h", KEY40).replaceAll("\n", "\r\n"));
   });
   test("names that need it are quoted so readers still see them", () => {
-    const out = updateNetrc("", 'we"ird\\name', KEY40);
+    const out = updateNetrc("", 'we"ird\\name', KEY40).text;
     expect(out.split("\n")[0]).toBe('machine "we\\"ird\\\\name"');
     expect(netrcLookup(out, 'we"ird\\name').entry?.password).toBe(KEY40);
   });
@@ -262,6 +352,20 @@ describe("netrc", () => {
       removed: 1,
     });
     expect(removeNetrcEntry(entry("a", "1"), "h")).toEqual({ text: entry("a", "1"), removed: 0 });
+  });
+});
+
+describe("what Python's netrc reads", () => {
+  test("a file that is not UTF-8 is named with the byte and its line", () => {
+    expect(utf8Problem("machine h login u password p\n")).toBeUndefined();
+    expect(utf8Problem(toBytes("# ünïcode ✓ 😀\n"))).toBeUndefined();
+    expect(utf8Problem("a\nb\xffc")).toBe("'utf-8' codec can't decode byte 0xff in position 3 (line 2)");
+    expect(utf8Problem("\xc3(")).toMatch(/byte 0xc3 in position 0/);
+  });
+  test("a default entry is the fallback, as Python's authenticators() has it", () => {
+    const found = netrcLookup(`machine a login b password c\ndefault login d password ${KEY40}\n`, "x");
+    expect(found.entry).toBeUndefined();
+    expect(found.fallback?.password).toBe(KEY40);
   });
 });
 
@@ -354,6 +458,32 @@ describe("verification, with a fake fetch", () => {
     ],
   ])("%s is refused with its own message", async (_, answer, message) => {
     await expect(verifyKey("http://h", KEY40, {}, fakeFetch(answer))).rejects.toThrow(message);
+  });
+  test("a redirect is not followed: the error names where it points", async () => {
+    const redirect = () =>
+      new Response("", { status: 307, headers: { location: "http://127.0.0.1:9/other/graphql" } });
+    await expect(verifyKey("https://h", KEY40, {}, fakeFetch(redirect))).rejects.toThrow(
+      "https://h redirected to http://127.0.0.1:9/other/graphql. Log in with --host http://127.0.0.1:9/other if it is the W&B server.",
+    );
+  });
+  test("a viewer of the wrong shape is no W&B server; a body over 1 MiB is cut off", async () => {
+    for (const viewer of [true, "x", [], { id: 1 }, { username: 5 }]) {
+      expect(() => parseViewer(JSON.stringify({ data: { viewer } }), "http://h")).toThrow(
+        "http://h did not answer like a W&B server",
+      );
+    }
+    expect(
+      parseViewer('{"data":{"viewer":{"entity":"e","teams":{"edges":[{"node":{"name":7}}]}}}}', "h"),
+    ).toEqual({ username: "e", entity: "e", teams: [] });
+    const huge = () => new Response("x".repeat(2 << 20));
+    await expect(verifyKey("http://h", KEY40, {}, fakeFetch(huge))).rejects.toThrow(/more than 1 MiB/);
+  });
+  test("WANDB_HTTP_TIMEOUT: seconds up to 3600, anything else warned about and 10", () => {
+    expect(httpTimeout({})).toEqual({ seconds: 10 });
+    expect(httpTimeout({ WANDB_HTTP_TIMEOUT: "2.5" })).toEqual({ seconds: 2.5 });
+    for (const bad of ["Infinity", "0", "-1", "abc", "3601", "1e9"]) {
+      expect(httpTimeout({ WANDB_HTTP_TIMEOUT: bad }).warning).toContain(`WANDB_HTTP_TIMEOUT=${bad} is not`);
+    }
   });
   test("only refusals of the key itself are InvalidKeyError (the prompt asks again for those)", async () => {
     await expect(
