@@ -372,7 +372,8 @@ function checkOption(argv: string[], i: number): number {
 /** Checks a server URL and drops trailing slashes; the wandb.ai rules are upstream's. */
 export function normalizeHost(raw: string): string {
   const url = raw.replace(/\/+$/, "");
-  const refuse = (why: string) => new LoginError(`Invalid host URL ${raw}: ${why}.`);
+  const shown = raw.replace(/(\/\/)[^/?#]*@/, "$1…@"); // a password never reaches the terminal
+  const refuse = (why: string) => new LoginError(`Invalid host URL ${shown}: ${why}.`);
   if (/[\s\x00-\x1f\x7f-\x9f]/.test(raw)) throw refuse("it contains whitespace or control characters");
   const parts = /^https?:\/\/([^/?#]+)([^?#]*)(.*)$/i.exec(url);
   if (!parts) throw refuse("use an absolute http:// or https:// URL, e.g. https://wandb.example.com");
