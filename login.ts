@@ -173,7 +173,7 @@ a hidden prompt when a terminal is attached. Keys go to the netrc file under the
 machine entry, mode 0600.
 
 Environment: WANDB_API_KEY, WANDB_BASE_URL, WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR,
-NETRC, WANDB_HTTP_TIMEOUT, HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE,
+NETRC, HOME, WANDB_HTTP_TIMEOUT, HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE,
 NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM (the README says what each does).
 
 ${EXIT_CODES}`;
@@ -229,7 +229,7 @@ const COMPLETIONS: Record<string, string> = {
   bash: `_wandb_login() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
   case $prev in
-    --host|--base-url) COMPREPLY=($(compgen -W "https:// http:// ${CLOUD_URL}" -- "$cur")); compopt -o nospace; return ;;
+    --host|--base-url) COMPREPLY=($(compgen -W "https:// http:// ${CLOUD_URL}" -- "$cur")); compopt -o nospace 2>/dev/null; return ;;
     completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
     help) COMPREPLY=($(compgen -W "login status logout completion" -- "$cur")); return ;;
   esac
@@ -289,7 +289,9 @@ export function editDistance(a: string, b: string): number {
 
 /** A short lowercase word is never a key: it is a mistyped command. */
 function unknownCommand(word: string): UsageError {
-  const near = COMMANDS.find((c) => editDistance(word, c) <= 2);
+  const [near] = COMMANDS.filter((c) => editDistance(word, c) <= 2).sort(
+    (a, b) => editDistance(word, a) - editDistance(word, b),
+  );
   return new UsageError(`Unknown command "${word}".${near ? ` Did you mean "${near}"?` : ""}`);
 }
 
@@ -1828,11 +1830,12 @@ function reportSources(sources: Credential[], used: Credential, sdk: Credential,
     const why = marks.filter(Boolean).join(", ");
     log.info(`API key: ${maskKey(c.key)} from ${c.source}${why ? ` (${why})` : ""}`);
   }
-  if (new Set(sources.map((c) => c.key)).size > 1) {
-    log.warn(
-      `These sources hold different keys. wandb-login uses the one from ${used.source}; the W&B Python SDK sends the one from ${sdk.source}.`,
-    );
-  }
+  if (new Set(sources.map((c) => c.key)).size === 1) return;
+  const which =
+    used === sdk
+      ? `both wandb-login and the W&B Python SDK use the one from ${used.source}.`
+      : `wandb-login uses the one from ${used.source}; the W&B Python SDK sends the one from ${sdk.source}.`;
+  log.warn(`These sources hold different keys: ${which}`);
 }
 
 function logout(ctx: Context): Record<string, unknown> {

@@ -137,21 +137,22 @@ describe("locks that outlive a crash", () => {
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
-  testIf(canMount, "full-disk test", "needs root and unshare -m")(
-    "a full disk between creating the lock and writing the pid leaves no lock behind",
-    () => {
-      const dir = tempDir();
-      const script = `mount -t tmpfs -o size=64k tmpfs "$1" && (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true)
+  testIf(
+    canMount,
+    "full-disk test",
+    "needs root and unshare -m",
+  )("a full disk between creating the lock and writing the pid leaves no lock behind", () => {
+    const dir = tempDir();
+    const script = `mount -t tmpfs -o size=64k tmpfs "$1" && (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true)
         NETRC="$1/.netrc" HOME="$1" "$2" "$3"; echo "rc=$?"; ls -A "$1"`;
-      const r = Bun.spawnSync(["unshare", "-m", "sh", "-c", script, "sh", dir, BIN, KEY40], {
-        env: { PATH: process.env.PATH ?? "" },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      expect(r.stderr.toString()).toContain("no space left on device (ENOSPC)");
-      expect(r.stdout.toString().trim().split("\n")).toEqual(["rc=1", "fill"]);
-    },
-  );
+    const r = Bun.spawnSync(["unshare", "-m", "sh", "-c", script, "sh", dir, BIN, KEY40], {
+      env: { PATH: process.env.PATH ?? "" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(r.stderr.toString()).toContain("no space left on device (ENOSPC)");
+    expect(r.stdout.toString().trim().split("\n")).toEqual(["rc=1", "fill"]);
+  });
 });
 
 describe("a native crash prints no key and sends nothing", () => {

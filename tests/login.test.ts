@@ -364,6 +364,20 @@ describe("the interactive prompt", () => {
     expect(r.echo).toBe(true); // raw mode undone: the shell gets its echo back
     expect(exists(join(home, ".netrc"))).toBe(false);
   });
+
+  testIf(
+    hasPython,
+    "prompt test",
+    "python3 not installed",
+  )("Ctrl-D cancels the prompt: exit 1, 'No key entered.', asked once, nothing written", () => {
+    const home = tempDir();
+    const r = prompt(home, ["abc\\x04"]);
+    expect(r.code).toBe(1);
+    expect(r.screen).toContain("No key entered.");
+    expect(r.screen.split("Paste your API key").length - 1).toBe(1);
+    expect(r.echo).toBe(true);
+    expect(exists(join(home, ".netrc"))).toBe(false);
+  });
 });
 
 describe("real clients read what we wrote", () => {
