@@ -501,25 +501,34 @@ const PLAIN_RUN = /[^ \t\r\n\\]*/y; // an unquoted token up to whitespace or an 
 const QUOTED_RUN = /[^"\\\r]*/y; // a quoted token up to its quote, an escape or a \r to translate
 const LINE = /[^\r\n]*(\r\n|\r|\n)?/y;
 
-/** Lines that `s` ends, as universal newlines count them (\r\n is one). */
-function lineBreaks(s: string): number {
+/** Lines that text[from, to) ends, as universal newlines count them (\r\n is one). */
+function lineBreaks(text: string, from = 0, to = text.length): number {
   let n = 0;
-  for (let i = s.indexOf("\n"); i >= 0; i = s.indexOf("\n", i + 1)) n++;
-  for (let i = s.indexOf("\r"); i >= 0; i = s.indexOf("\r", i + 1)) if (s[i + 1] !== "\n") n++;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) n++;
+  }
   return n;
 }
 
 /**
- * Python's `_netrclex` over a byte string, with each token's offsets. Tokens are sliced, not built
- * a character at a time: a 50 MB file costs about what Python takes to parse it, or less.
+ * Python's `_netrclex` over a byte string. A token is its offsets: its text is sliced only when
+ * asked for (`value`), and compared in place (`is`), so a 50 MB file allocates next to nothing
+ * per token. Escaped and quoted tokens, rare, are built as they are read.
  */
 function netrcLexer(text: string) {
   const lex = { pos: 0, line: 1, start: 0, end: 0, openAtEof: false, ranIntoEof: false };
-  const run = (re: RegExp) => {
+  let sliced = true; // the token's value is text[start, end)
+  let built = "";
+  const skip = (re: RegExp) => {
     re.lastIndex = lex.pos;
-    const s = re.exec(text)![0];
-    lex.pos += s.length;
-    return s;
+    re.test(text);
+    lex.pos = re.lastIndex;
+  };
+  const run = (re: RegExp) => {
+    const from = lex.pos;
+    skip(re);
+    return text.slice(from, lex.pos);
   };
   const readChar = (): string => {
     if (lex.pos >= text.length) return "";
@@ -537,21 +546,25 @@ function netrcLexer(text: string) {
     lex.openAtEof ||= !ch;
     return ch;
   };
-  const plain = (): string => {
-    let tok = run(PLAIN_RUN);
-    while (text[lex.pos] === "\\") tok += escaped() + run(PLAIN_RUN);
+  const plain = () => {
+    skip(PLAIN_RUN);
+    sliced = text[lex.pos] !== "\\";
+    if (!sliced) {
+      built = text.slice(lex.start, lex.pos);
+      while (text[lex.pos] === "\\") built += escaped() + run(PLAIN_RUN);
+    }
     lex.end = lex.pos;
     lex.ranIntoEof = lex.pos >= text.length; // what is appended would continue it
     readChar(); // the whitespace that ends it is read too (and counts as a line)
-    return tok;
   };
-  const quoted = (): string => {
+  const quoted = () => {
     lex.pos++; // the opening quote
-    let tok = "";
+    sliced = false;
+    built = "";
     for (;;) {
-      const part = run(QUOTED_RUN);
-      if (part.includes("\n")) lex.line += lineBreaks(part);
-      tok += part;
+      const from = lex.pos;
+      built += run(QUOTED_RUN);
+      lex.line += lineBreaks(text, from, lex.pos);
       const ch = text[lex.pos];
       if (ch === undefined) {
         lex.openAtEof = true;
@@ -561,21 +574,24 @@ function netrcLexer(text: string) {
         lex.pos++;
         break;
       }
-      tok += ch === "\\" ? escaped() : readChar();
+      built += ch === "\\" ? escaped() : readChar();
     }
     lex.end = lex.pos;
-    return tok;
   };
-  const token = (): string => {
-    const blanks = run(BLANKS);
-    if (blanks) lex.line += lineBreaks(blanks);
-    lex.start = lex.pos;
-    if (lex.pos >= text.length) {
-      lex.end = lex.pos;
-      return "";
-    }
-    return text[lex.pos] === '"' ? quoted() : plain();
+  /** Reads the next token. */
+  const next = () => {
+    const from = lex.pos;
+    skip(BLANKS);
+    if (lex.pos > from + 1 || text[from] !== " ") lex.line += lineBreaks(text, from, lex.pos);
+    lex.start = lex.end = lex.pos;
+    sliced = true;
+    if (lex.pos < text.length) (text[lex.pos] === '"' ? quoted : plain)();
   };
+  const value = () => (sliced ? text.slice(lex.start, lex.end) : built);
+  const is = (word: string) =>
+    sliced ? lex.end - lex.start === word.length && text.startsWith(word, lex.start) : built === word;
+  const isEmpty = () => (sliced ? lex.end === lex.start : !built);
+  const first = () => (sliced ? text[lex.start] : built[0]);
   /** The rest of the line, its line end as "\n" ("" at the end of the file). */
   const readLine = (): string => {
     LINE.lastIndex = lex.pos;
@@ -584,13 +600,19 @@ function netrcLexer(text: string) {
     if (eol) lex.line++;
     return eol ? `${s.slice(0, -eol.length)}\n` : s;
   };
-  return Object.assign(lex, { token, readLine });
-}
-
-/** Parses netrc text the way Python's `netrc` module does, but goes on past its errors. */
-export function parseNetrc(text: string): NetrcParse {
-  const lex = netrcLexer(text);
   const atEnd = () => lex.pos >= text.length;
+  return Object.assign(lex, { next, value, is, isEmpty, first, readLine, atEnd });
+}
+type Lexer = ReturnType<typeof netrcLexer>;
+
+/**
+ * Parses netrc text the way Python's `netrc` module does, but goes on past its errors. With a
+ * `focus` (a machine name as bytes) it keeps only that machine's entries and `default` ones: a
+ * 50 MB file then costs little more memory than its text.
+ */
+export function parseNetrc(text: string, focus?: string): NetrcParse {
+  const lex = netrcLexer(text);
+  const atEnd = lex.atEnd;
   const result: NetrcParse = {
     entries: [],
     visible: -1,
@@ -604,62 +626,55 @@ export function parseNetrc(text: string): NetrcParse {
     result.stopAt = at;
     result.error = error && `${error} (line ${lex.line})`;
   };
-  let pushed: string | null = null;
+  let pending = false; // the entry before read this token: it is the next top-level one
   let danglingAtEof = false;
   for (;;) {
     const lineBefore = lex.line;
-    const tt = pushed ?? lex.token();
-    pushed = null;
-    if (atEnd() && !tt) break;
-    if (!tt) {
+    if (!pending) lex.next();
+    pending = false;
+    if (atEnd() && lex.isEmpty()) break;
+    if (lex.isEmpty()) {
       stop(); // Python stops at an empty token such as ""
       continue;
     }
-    if (tt[0] === "#") {
-      if (lex.line === lineBefore && tt.length === 1) lex.readLine();
+    if (lex.first() === "#") {
+      if (lex.line === lineBefore && lex.end - lex.start === 1) lex.readLine();
       continue;
     }
-    if (tt === "macdef") {
-      lex.token();
+    if (lex.is("macdef")) {
+      lex.next();
       skipMacro(lex, stop);
       continue;
     }
-    if (tt !== "machine" && tt !== "default") {
-      stop(`bad toplevel token ${JSON.stringify(tt)}`);
+    const kind = lex.is("machine") ? "machine" : lex.is("default") ? "default" : null;
+    if (!kind) {
+      stop(`bad toplevel token ${JSON.stringify(lex.value())}`);
       continue;
     }
     const start = lex.start;
-    const name = tt === "default" ? "default" : lex.token();
-    if (!name) {
-      stop(`missing ${JSON.stringify(tt)} name`);
+    if (kind === "machine") lex.next();
+    if (kind === "machine" && lex.isEmpty()) {
+      stop('missing "machine" name');
       break;
     }
-    const entry: NetrcEntry = { kind: tt, name, login: "", account: "", password: "", start, end: lex.end };
-    let endsHere = false; // a quoted "" where a keyword belongs ends Python's parse, silently
-    for (;;) {
-      const lineBefore = lex.line;
-      const ft = lex.token();
-      if (ft.startsWith("#")) {
-        if (lex.line === lineBefore) lex.readLine();
-        continue;
-      }
-      if (ft === "" || ft === "machine" || ft === "default" || ft === "macdef") {
-        endsHere = !ft && !atEnd();
-        pushed = ft || null;
-        break;
-      }
-      const field = FOLLOWERS.get(ft);
-      if (!field) {
-        stop(`bad follower token ${JSON.stringify(ft)}`);
-        continue; // not ours to remove
-      }
-      entry[field] = lex.token();
-      danglingAtEof = !entry[field] && atEnd(); // a keyword without its value: what follows would be it
-      entry.end = lex.end;
-    }
-    result.entries.push(entry);
-    if (endsHere) stop();
-    if (atEnd() && !pushed) break;
+    const kept = focus === undefined || kind === "default" || lex.is(focus);
+    const entry: NetrcEntry | undefined = kept
+      ? {
+          kind,
+          name: kind === "default" ? "default" : lex.value(),
+          login: "",
+          account: "",
+          password: "",
+          start,
+          end: lex.end,
+        }
+      : undefined;
+    const read = readFollowers(lex, entry, stop);
+    pending = read.pending;
+    danglingAtEof = read.danglingAtEof;
+    if (entry) result.entries.push(entry);
+    if (read.endsHere) stop();
+    if (atEnd() && !pending) break;
   }
   stop(undefined, text.length);
   result.openAtEof = lex.openAtEof;
@@ -668,15 +683,42 @@ export function parseNetrc(text: string): NetrcParse {
   return result;
 }
 
-const FOLLOWERS = new Map<string, "login" | "account" | "password">([
-  ["login", "login"],
-  ["user", "login"],
-  ["account", "account"],
-  ["password", "password"],
-]);
+/** An entry's login/account/password pairs, up to the token that ends it (left in the lexer). */
+function readFollowers(lex: Lexer, entry: NetrcEntry | undefined, stop: (error: string) => void) {
+  let danglingAtEof = false;
+  for (;;) {
+    const lineBefore = lex.line;
+    lex.next();
+    if (lex.first() === "#") {
+      if (lex.line === lineBefore) lex.readLine();
+      continue;
+    }
+    const empty = lex.isEmpty();
+    if (empty || lex.is("machine") || lex.is("default") || lex.is("macdef")) {
+      // a quoted "" where a keyword belongs ends Python's parse, silently
+      return { pending: !empty, endsHere: empty && !lex.atEnd(), danglingAtEof };
+    }
+    const field = followerField(lex);
+    if (!field) {
+      stop(`bad follower token ${JSON.stringify(lex.value())}`);
+      continue; // not ours to remove
+    }
+    lex.next();
+    danglingAtEof = lex.isEmpty() && lex.atEnd(); // a keyword without its value: what follows would be it
+    if (entry) {
+      entry[field] = lex.value();
+      entry.end = lex.end;
+    }
+  }
+}
+
+function followerField(lex: Lexer): "login" | "account" | "password" | null {
+  if (lex.is("login") || lex.is("user")) return "login";
+  return lex.is("account") ? "account" : lex.is("password") ? "password" : null;
+}
 
 /** A macdef body runs to its blank line; one that runs into the end of the file stops Python. */
-function skipMacro(lex: ReturnType<typeof netrcLexer>, stop: (error?: string) => void): void {
+function skipMacro(lex: Lexer, stop: (error?: string) => void): void {
   for (;;) {
     const body = lex.readLine();
     if (!body) {
@@ -693,7 +735,7 @@ export function netrcLookup(
   text: string,
   machine: string,
 ): { entry?: NetrcEntry; fallback?: NetrcEntry; error?: string } {
-  const parsed = parseNetrc(text);
+  const parsed = parseNetrc(text, toBytes(machine));
   if (parsed.error) return { error: parsed.error };
   const visible = parsed.entries.slice(0, parsed.visible);
   // later entries overwrite earlier ones in Python's dict
@@ -723,7 +765,7 @@ function netrcToken(value: string): string {
 export function removeNetrcEntry(
   text: string,
   machine: string,
-  parsed = parseNetrc(text),
+  parsed = parseNetrc(text, toBytes(machine)),
 ): { text: string; removed: number } {
   const ours = parsed.entries.filter(entryFor(machine));
   for (const e of ours.reverse()) {
@@ -742,16 +784,17 @@ export function removeNetrcEntry(
  * broken file would swallow the entry (an unclosed quote, a dangling `machine`), it goes before
  * another entry. Every placement is checked: ours reads back, all others are unchanged.
  */
-export function updateNetrc(text: string, machine: string, key: string): NetrcUpdate {
-  const original = parseNetrc(text);
+export function updateNetrc(text: string, machine: string, key: string, fastPath = true): NetrcUpdate {
+  const focus = toBytes(machine);
+  const original = parseNetrc(text, focus);
   const { text: base, removed } = removeNetrcEntry(text, machine, original);
-  const parsed = removed ? parseNetrc(base) : original;
+  const parsed = removed ? parseNetrc(base, focus) : original;
   const eol = /\r\n/.test(base) ? "\r\n" : "\n";
   const entry = toBytes(
     [`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol),
   );
-  const placed =
-    placeCleanly(base, parsed, entry, machine, key) ?? placeByTrying(base, parsed, entry, machine, key);
+  const clean = fastPath ? placeCleanly(base, parsed, entry, machine, key) : null;
+  const placed = clean ?? placeByTrying(base, parseNetrc(base), entry, machine, key);
   return { text: placed.text, replaced: removed > 0, problem: utf8Problem(placed.text) ?? placed.error };
 }
 
@@ -785,7 +828,7 @@ function placeCleanly(base: string, parsed: NetrcParse, entry: string, machine: 
   const sep =
     cut === base.length && base && !/[\r\n]$/.test(base) ? (base.includes("\r\n") ? "\r\n" : "\n") : "";
   const tail = entry + base.slice(cut);
-  const after = parseNetrc(tail);
+  const after = parseNetrc(tail, toBytes(machine));
   const rest = parsed.entries.slice(at < 0 ? parsed.entries.length : at);
   const same =
     !after.error &&
@@ -841,7 +884,7 @@ export function utf8Problem(bytes: string): string | undefined {
     multiByte.lastIndex = found.index;
     if (!multiByte.test(bytes)) {
       const byte = bytes.charCodeAt(found.index).toString(16).padStart(2, "0");
-      const line = lineBreaks(bytes.slice(0, found.index)) + 1;
+      const line = lineBreaks(bytes, 0, found.index) + 1;
       return `'utf-8' codec can't decode byte 0x${byte} in position ${found.index} (line ${line})`;
     }
     nonAscii.lastIndex = multiByte.lastIndex;

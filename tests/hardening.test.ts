@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { netrcLookup, parseNetrc, removeNetrcEntry, updateNetrc, updateSettings } from "../login";
+import { referenceParse } from "./reference-netrc";
 import {
   BIN,
   has,
@@ -237,6 +238,34 @@ print(json.dumps(out))`;
 }
 
 describe("hostile netrc content (property-based)", () => {
+  test("the slicing lexer and the plain reference parse agree on every file, token soup and junk", () => {
+    fc.assert(
+      fc.property(fc.oneof(netrcArb, junkArb), (text) => {
+        const { cleanEnd: _, ...fast } = parseNetrc(text);
+        expect(fast).toEqual(referenceParse(text));
+        const focused = parseNetrc(text, MACHINE);
+        expect(focused.entries).toEqual(
+          fast.entries.filter((e) => e.kind === "default" || e.name === MACHINE),
+        );
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("the fast placement gives the same bytes as trying every placement", () => {
+    fc.assert(
+      fc.property(netrcArb, (text) => {
+        let slow: string | undefined;
+        try {
+          slow = updateNetrc(text, MACHINE, KEY40, false).text;
+        } catch {}
+        if (slow === undefined) expect(() => updateNetrc(text, MACHINE, KEY40)).toThrow();
+        else expect(updateNetrc(text, MACHINE, KEY40).text).toBe(slow);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   test("token soup: no byte outside our entry is lost, and our entry is what a reader sees", () => {
     fc.assert(
       fc.property(netrcArb, (text) => assertOnlyOurEntryChanged(text, KEY40)),
