@@ -1,8 +1,74 @@
 // wandb-login: store a W&B API key where the W&B SDKs find it, as one native binary.
-// Read top to bottom: constants, types, pure functions, edges (files, env, network, TTY), command.
+// Read top to bottom: constants, start-up, types, pure functions, edges (files, env, network, TTY), command.
 import type { ArgsDef } from "citty";
-import { createConsola, type LogObject } from "consola/core";
-import {
+import type { LogObject } from "consola/core";
+
+// --- constants ---
+
+declare const WANDB_LOGIN_VERSION: string | undefined; // baked in by `bun build --define`
+export const VERSION = typeof WANDB_LOGIN_VERSION === "string" ? WANDB_LOGIN_VERSION : "0.0.0-dev";
+export const CLOUD_URL = "https://api.wandb.ai";
+const VIEWER_QUERY =
+  "query Viewer { viewer { id entity username email flags teams { edges { node { name } } } } }";
+const PROMPT_TRIES = 3;
+const LOCK_STALE_MS = 10_000;
+const LOCK_EMPTY_STALE_MS = 2_000; // a lock without a pid: its writer died or the disk filled
+const LOCK_GIVE_UP_MS = 30_000;
+const MAX_RESPONSE_BYTES = 1 << 20;
+const MAX_STDIN_BYTES = 64 * 1024;
+const DEFAULT_TIMEOUT_S = 10;
+const RELOGIN_HINT = "Use `wandb-login --relogin` to force relogin.";
+export const COMMANDS = ["login", "status", "logout", "completion", "help", "version"] as const;
+
+const EXIT_CODES = "Exit codes: 0 success, 1 failed, 2 usage error, 130 interrupted.";
+
+export const HELP = `wandb-login ${VERSION}: log in to Weights & Biases (stores an API key for the W&B SDKs)
+
+Usage:
+  wandb-login [login] [OPTIONS] [KEY]   store a key (KEY, or \`-\` to read it from stdin)
+  wandb-login status [--host URL | --cloud] [--verify] [--json]
+  wandb-login logout [--host URL | --cloud] [--json]
+  wandb-login completion bash|zsh|fish
+  wandb-login help [COMMAND] | version
+
+Options:
+  --cloud                 log in to the public cloud (${CLOUD_URL})
+  --host, --base-url URL  log in to this W&B server (self-hosted or dedicated)
+  --relogin               ignore stored credentials and prompt for a new key
+  --verify, --no-verify   check the key with the server first (default: off)
+  --stdin                 read the key from standard input (keeps it out of shell history)
+  --json                  print one JSON object describing the outcome on stdout
+  -h, --help              show this help (\`wandb-login status --help\`: that command's)
+  -v, --version           show the version
+
+Without a KEY the key comes from the first of: WANDB_API_KEY; api_key in the settings
+files (only one whose base_url is this host); the netrc file (NETRC, ~/.netrc, ~/_netrc);
+a hidden prompt when a terminal is attached. Keys go to the netrc file under the host's
+machine entry, mode 0600.
+
+Environment: WANDB_API_KEY, WANDB_BASE_URL, WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR,
+NETRC, HOME, WANDB_HTTP_TIMEOUT, HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE,
+NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM (the README says what each does).
+
+${EXIT_CODES}`;
+
+// --- start-up: --help and --version answer before the rest loads ---
+
+/** The answer to a lone `--help`, `-h`, `help`, `--version`, `-v` or `version`, if that is all there is. */
+export function quickAnswer(argv: string[]): string | undefined {
+  if (argv.length !== 1) return undefined;
+  if (["--help", "-h", "help"].includes(argv[0])) return HELP;
+  return ["--version", "-v", "version"].includes(argv[0]) ? VERSION : undefined;
+}
+
+const quick = import.meta.main ? quickAnswer(process.argv.slice(2)) : undefined;
+if (quick !== undefined) {
+  console.log(quick);
+  process.exit(0);
+}
+// Loaded after that answer: these imports cost ≈2.5 ms, as long again as Bun's own start.
+const { createConsola } = await import("consola/core");
+const {
   closeSync,
   constants,
   existsSync,
@@ -24,26 +90,9 @@ import {
   statSync,
   unlinkSync,
   writeSync,
-} from "node:fs"; // named: a namespace import costs ≈0.3 ms of start-up
-import { constants as osConstants, userInfo } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
-
-// --- constants ---
-
-declare const WANDB_LOGIN_VERSION: string | undefined; // baked in by `bun build --define`
-export const VERSION = typeof WANDB_LOGIN_VERSION === "string" ? WANDB_LOGIN_VERSION : "0.0.0-dev";
-export const CLOUD_URL = "https://api.wandb.ai";
-const VIEWER_QUERY =
-  "query Viewer { viewer { id entity username email flags teams { edges { node { name } } } } }";
-const PROMPT_TRIES = 3;
-const LOCK_STALE_MS = 10_000;
-const LOCK_EMPTY_STALE_MS = 2_000; // a lock without a pid: its writer died or the disk filled
-const LOCK_GIVE_UP_MS = 30_000;
-const MAX_RESPONSE_BYTES = 1 << 20;
-const MAX_STDIN_BYTES = 64 * 1024;
-const DEFAULT_TIMEOUT_S = 10;
-const RELOGIN_HINT = "Use `wandb-login --relogin` to force relogin.";
-export const COMMANDS = ["login", "status", "logout", "completion", "help", "version"] as const;
+} = await import("node:fs");
+const { constants: osConstants, userInfo } = await import("node:os");
+const { basename, dirname, join, resolve } = await import("node:path");
 
 // --- types ---
 
@@ -145,38 +194,6 @@ const ARGS = {
   json: { type: "boolean" },
   anonymously: { type: "boolean" },
 } satisfies ArgsDef;
-
-const EXIT_CODES = "Exit codes: 0 success, 1 failed, 2 usage error, 130 interrupted.";
-
-export const HELP = `wandb-login ${VERSION}: log in to Weights & Biases (stores an API key for the W&B SDKs)
-
-Usage:
-  wandb-login [login] [OPTIONS] [KEY]   store a key (KEY, or \`-\` to read it from stdin)
-  wandb-login status [--host URL | --cloud] [--verify] [--json]
-  wandb-login logout [--host URL | --cloud] [--json]
-  wandb-login completion bash|zsh|fish
-  wandb-login help [COMMAND] | version
-
-Options:
-  --cloud                 log in to the public cloud (${CLOUD_URL})
-  --host, --base-url URL  log in to this W&B server (self-hosted or dedicated)
-  --relogin               ignore stored credentials and prompt for a new key
-  --verify, --no-verify   check the key with the server first (default: off)
-  --stdin                 read the key from standard input (keeps it out of shell history)
-  --json                  print one JSON object describing the outcome on stdout
-  -h, --help              show this help (\`wandb-login status --help\`: that command's)
-  -v, --version           show the version
-
-Without a KEY the key comes from the first of: WANDB_API_KEY; api_key in the settings
-files (only one whose base_url is this host); the netrc file (NETRC, ~/.netrc, ~/_netrc);
-a hidden prompt when a terminal is attached. Keys go to the netrc file under the host's
-machine entry, mode 0600.
-
-Environment: WANDB_API_KEY, WANDB_BASE_URL, WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR,
-NETRC, HOME, WANDB_HTTP_TIMEOUT, HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE,
-NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM (the README says what each does).
-
-${EXIT_CODES}`;
 
 const COMMAND_HELP: Record<Exclude<Command, "login">, string> = {
   status: `wandb-login status: where the key for a host comes from (read-only)
