@@ -1,6 +1,6 @@
-// npm run release: every platform's binary in dist/release/, each also gzipped, and one SHA256SUMS
-// over all of them. Bun fetches each target's runtime (@oven/bun-<target>) from the npm registry.
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+// npm run release: every platform's binary in dist/release/, each also as .gz and .xz, install.sh,
+// and one SHA256SUMS over all of them. Bun fetches each target's runtime (@oven/bun-<target>) from the npm registry.
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build, smokeTest } from "./build";
 
@@ -18,11 +18,19 @@ export const TARGETS: [string, string][] = [
 
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 
-/** Gzips every binary in `dir` and writes SHA256SUMS (sha256sum's format) over every file. */
-export function packageRelease(dir: string, level: 1 | 9 = 9): void {
+/**
+ * Packs every binary in `dir` as .gz and, where `xz` is installed, as .xz (about a quarter smaller),
+ * then writes SHA256SUMS (sha256sum's format) over every file. `fast` is for tests.
+ */
+export function packageRelease(dir: string, fast = false): void {
+  const xz = Bun.which("xz");
   for (const name of readdirSync(dir)) {
-    if (name.endsWith(".gz") || name === "SHA256SUMS") continue;
-    writeFileSync(join(dir, `${name}.gz`), Bun.gzipSync(readFileSync(join(dir, name)), { level }));
+    if (/\.(gz|xz|sh)$/.test(name) || name === "SHA256SUMS") continue;
+    const file = join(dir, name);
+    writeFileSync(`${file}.gz`, Bun.gzipSync(readFileSync(file), { level: fast ? 1 : 9 }));
+    if (!xz) continue;
+    const packed = Bun.spawnSync([xz, fast ? "-0" : "-9", "-T0", "-k", "-f", file], { stderr: "pipe" });
+    if (packed.exitCode !== 0) throw new Error(`xz ${name}: ${packed.stderr}`);
   }
   const files = readdirSync(dir)
     .filter((name) => name !== "SHA256SUMS")
@@ -42,6 +50,7 @@ if (import.meta.main) {
     console.log(`built ${name}`);
   }
   if (process.platform === "linux" && process.arch === "x64") smokeTest(join(dir, "wandb-login-linux-x64"));
+  copyFileSync("install.sh", join(dir, "install.sh"));
   packageRelease(dir);
   for (const name of readdirSync(dir).sort())
     console.log(`${(statSync(join(dir, name)).size / 1e6).toFixed(1).padStart(7)} MB  ${name}`);

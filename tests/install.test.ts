@@ -1,4 +1,6 @@
-// install.sh against a release folder served on 127.0.0.1, under sh, dash and busybox sh.
+// install.sh against release folders served on 127.0.0.1, under sh, dash and busybox sh. Most
+// tests serve stand-in binaries (a script printing a version): they are about the installer, and
+// run in milliseconds; one installs the real binary end to end.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   chmodSync,
@@ -7,6 +9,8 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -16,92 +20,176 @@ import { BIN, has, tempDir, testIf } from "./helpers";
 
 const INSTALL = join(import.meta.dir, "..", "install.sh");
 const VERSION = require("../package.json").version;
-const release = tempDir("wl-release-");
+const LINUX_ASSETS = ["x64", "x64-baseline", "arm64", "x64-musl", "arm64-musl"].map(
+  (a) => `wandb-login-linux-${a}`,
+);
+const served: string[] = []; // every path the release server was asked for
 let server: ReturnType<typeof Bun.serve>;
-let base: string;
+let origin: string;
+
+/** A release folder of stand-ins: each asset is a script that prints `version` (or fails). */
+function stubRelease(version = "9.9.9", runs = true): string {
+  const dir = tempDir("wl-release-");
+  for (const name of LINUX_ASSETS) {
+    writeFileSync(
+      join(dir, name),
+      runs ? `#!/bin/sh\necho ${version}\n` : "#!/bin/sh\necho 'cannot run' >&2\nexit 3\n",
+    );
+  }
+  packageRelease(dir, true);
+  return dir;
+}
+const stubs = stubRelease();
+const broken = stubRelease("0.0.0", false);
+const real = tempDir("wl-release-");
 
 beforeAll(() => {
-  // The native binary under both names the installer may pick for this x64 machine.
   for (const name of ["wandb-login-linux-x64", "wandb-login-linux-x64-baseline"])
-    copyFileSync(BIN, join(release, name));
-  packageRelease(release, 1); // fast: the test is about checking, not size
+    copyFileSync(BIN, join(real, name));
+  packageRelease(real, true);
   server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     fetch(req) {
-      const path = join(release, decodeURIComponent(new URL(req.url).pathname)); // URL paths cannot climb above /
+      const path = decodeURIComponent(new URL(req.url).pathname); // URL paths cannot climb above /
+      served.push(path);
       return existsSync(path) ? new Response(Bun.file(path)) : new Response("not found", { status: 404 });
     },
   });
-  base = `http://127.0.0.1:${server.port}`;
-}, 60_000);
+  origin = `http://127.0.0.1:${server.port}`;
+}, 120_000);
 afterAll(() => server?.stop(true));
 
-/** Runs install.sh with `shell`, a clean environment and optionally a fake `uname` first on PATH. */
-async function install(shell: string[], env: Record<string, string> = {}, uname?: string) {
-  const work = tempDir("wl-install-");
-  const bin = join(work, "bin");
-  let path = process.env.PATH!;
-  if (uname) {
-    mkdirSync(join(work, "fake"));
-    writeFileSync(
-      join(work, "fake", "uname"),
-      `#!/bin/sh\ncase "$1" in -s) echo ${uname.split(" ")[0]} ;; -m) echo ${uname.split(" ")[1]} ;; esac\n`,
-    );
-    chmodSync(join(work, "fake", "uname"), 0o755);
-    path = `${join(work, "fake")}:${path}`;
+interface InstallOptions {
+  shell?: string[];
+  release?: string; // served folder (default: the stand-ins)
+  args?: string[];
+  env?: Record<string, string>;
+  uname?: string; // "Linux x86_64": a fake uname first on PATH
+  ldd?: string; // what a fake `ldd --version` prints
+  withoutXz?: boolean;
+  offline?: boolean; // a curl that cannot reach anything
+  dir?: string;
+}
+
+/** A PATH of links to the real tools, plus fakes, minus what the test takes away. */
+function toolPath(work: string, opts: InstallOptions): string {
+  const tools = join(work, "tools");
+  mkdirSync(tools);
+  const real = ["sh", "dash", "busybox", "curl", "sha256sum", "awk", "cut", "gzip", "xz", "mktemp", "chmod"];
+  for (const name of [...real, "cp", "mv", "mkdir", "rm", "grep", "id", "uname", "cat", "ldd", "ls"]) {
+    const found = Bun.which(name);
+    if (found && !(opts.withoutXz && name === "xz")) symlinkSync(found, join(tools, name));
   }
-  const proc = Bun.spawn([...shell, INSTALL], {
-    env: { PATH: path, HOME: work, WANDB_LOGIN_BASE_URL: base, WANDB_LOGIN_INSTALL_DIR: bin, ...env },
+  const fake = (name: string, body: string) => {
+    const file = join(tools, name);
+    rmSync(file, { force: true });
+    writeFileSync(file, `#!/bin/sh\n${body}\n`);
+    chmodSync(file, 0o755);
+  };
+  if (opts.uname) {
+    const [os, cpu] = opts.uname.split(" ");
+    fake("uname", `case "$1" in -s) echo ${os} ;; -m) echo ${cpu} ;; esac`);
+  }
+  if (opts.ldd) fake("ldd", `echo '${opts.ldd}'`);
+  if (opts.offline) fake("curl", "exit 6");
+  return tools;
+}
+
+/** Runs install.sh as a user would, in a temp HOME, against a release served on 127.0.0.1. */
+async function install(opts: InstallOptions = {}) {
+  const work = tempDir("wl-install-");
+  const dir = opts.dir ?? join(work, "bin");
+  const env: Record<string, string> = {
+    PATH: toolPath(work, opts),
+    HOME: work,
+    WANDB_LOGIN_BASE_URL: `${origin}${opts.release ?? stubs}`,
+    WANDB_LOGIN_INSTALL_DIR: dir,
+    ...opts.env,
+  };
+  served.length = 0;
+  const proc = Bun.spawn([...(opts.shell ?? ["sh"]), INSTALL, ...(opts.args ?? [])], {
+    env,
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [code, stdout, stderr] = [
-    await proc.exited,
-    await new Response(proc.stdout).text(),
-    await new Response(proc.stderr).text(),
-  ];
-  return { code, stdout, stderr, bin, installed: existsSync(bin) ? readdirSync(bin) : [] };
+  const [code, stdout, stderr] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  const installed = existsSync(dir) ? readdirSync(dir) : [];
+  return { code, stdout, stderr, dir, installed, requested: served.map((p) => p.split("/").at(-1)) };
 }
 
-const shells = [["sh"], ["dash"], ["busybox", "sh"]];
+const runs = (file: string) =>
+  Bun.spawnSync([file, "--version"], { stdout: "pipe" }).stdout.toString().trim();
 
-describe("install.sh", () => {
-  for (const shell of shells) {
-    const ready = has(shell[0]);
+describe("install.sh installs a checked binary that runs", () => {
+  for (const shell of [["sh"], ["dash"], ["busybox", "sh"]]) {
     testIf(
-      ready,
+      has(shell[0]),
       `install.sh under ${shell.join(" ")}`,
       `${shell[0]} not installed`,
-    )(`installs a checked, working binary under ${shell.join(" ")}`, async () => {
-      const r = await install(shell);
-      expect(r.stderr).toContain("is not on your PATH");
+    )(`under ${shell.join(" ")}`, async () => {
+      const r = await install({ shell, uname: "Linux x86_64", ldd: "ldd (Debian GLIBC 2.36-9) 2.36" });
       expect(r.code).toBe(0);
       expect(r.installed).toEqual(["wandb-login"]);
       expect(r.stdout.trim()).toMatch(
         new RegExp(
-          `^wandb-login ${VERSION} installed to ${r.bin}/wandb-login \\(wandb-login-linux-x64(-baseline)?\\)$`,
+          `^wandb-login 9\\.9\\.9 installed to ${r.dir}/wandb-login \\(wandb-login-linux-x64(-baseline)?\\)$`,
         ),
       );
-      const run = Bun.spawnSync([join(r.bin, "wandb-login"), "--version"], { stdout: "pipe" });
-      expect(run.stdout.toString().trim()).toBe(VERSION);
+      expect(r.stderr).toContain("is not on your PATH");
+      expect(runs(join(r.dir, "wandb-login"))).toBe("9.9.9");
     });
   }
 
-  test("no PATH note when the folder is on PATH", async () => {
-    const work = tempDir();
-    const r = await install(["sh"], { WANDB_LOGIN_INSTALL_DIR: work, PATH: `${work}:${process.env.PATH}` });
+  test("the real binary, end to end: .xz where xz is installed, and it runs", async () => {
+    const r = await install({ release: real });
     expect(r.code).toBe(0);
-    expect(r.stderr).not.toContain("not on your PATH");
+    expect(r.requested).toEqual([
+      "SHA256SUMS",
+      expect.stringMatching(/^wandb-login-linux-x64(-baseline)?\.xz$/),
+    ]);
+    expect(runs(join(r.dir, "wandb-login"))).toBe(VERSION);
+  }, 60_000);
+
+  test("without xz it takes the .gz", async () => {
+    const r = await install({ withoutXz: true });
+    expect(r.code).toBe(0);
+    expect(r.requested[1]).toMatch(/\.gz$/);
+  });
+
+  test("--quiet prints nothing at all on success", async () => {
+    const work = tempDir();
+    const r = await install({ args: ["--quiet"], dir: work, env: {} });
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.installed).toEqual(["wandb-login"]);
+  });
+});
+
+describe("a working install is never broken", () => {
+  test("a new binary that does not run is refused from its temp folder; the old one stays", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "wandb-login"), "#!/bin/sh\necho 1.0.0\n", { mode: 0o755 });
+    const r = await install({ release: broken, dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "does not run on this machine (cannot run); nothing was installed or replaced.",
+    );
+    expect(readdirSync(dir)).toEqual(["wandb-login"]);
+    expect(runs(join(dir, "wandb-login"))).toBe("1.0.0");
   });
 
   test.each([
     [
       "a tampered asset",
       (dir: string) => {
-        const f = join(dir, "wandb-login-linux-x64.gz");
+        const f = join(dir, "wandb-login-linux-x64.xz");
         const b = readFileSync(f);
-        b[b.length - 100] ^= 1;
+        b[b.length - 10] ^= 1;
         writeFileSync(f, b);
       },
       /checksum mismatch/,
@@ -129,17 +217,31 @@ describe("install.sh", () => {
         ),
       /has no checksum/,
     ],
-  ])("%s: exit non-zero, nothing installed", async (_, tamper, message) => {
-    const saved = Object.fromEntries(readdirSync(release).map((n) => [n, readFileSync(join(release, n))]));
-    try {
-      tamper(release);
-      const r = await install(["sh"]);
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(message);
-      expect(r.installed).toEqual([]);
-    } finally {
-      for (const [n, bytes] of Object.entries(saved)) writeFileSync(join(release, n), bytes);
-    }
+  ])("%s: exit 1, the old binary untouched", async (_, tamper, message) => {
+    const release = stubRelease();
+    tamper(release);
+    const dir = tempDir();
+    writeFileSync(join(dir, "wandb-login"), "#!/bin/sh\necho 1.0.0\n", { mode: 0o755 });
+    const r = await install({ release, dir, uname: "Linux x86_64", ldd: "ldd (GNU libc) 2.36" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(readdirSync(dir)).toEqual(["wandb-login"]);
+    expect(runs(join(dir, "wandb-login"))).toBe("1.0.0");
+  });
+});
+
+describe("the right asset", () => {
+  test.each([
+    ["ldd (Debian GLIBC 2.36-9) 2.36", "wandb-login-linux-arm64.xz"],
+    ["musl libc (aarch64)", "wandb-login-linux-arm64-musl.xz"],
+  ])("musl is what ldd says, not whether an ld-musl file exists: %p", async (ldd, asset) => {
+    const r = await install({ uname: "Linux aarch64", ldd });
+    expect(r.code).toBe(0);
+    expect(r.requested[1]).toBe(asset);
+  });
+
+  test("install.sh never judges by /lib/ld-musl-* (Debian's musl package installs it on glibc systems)", () => {
+    expect(readFileSync(INSTALL, "utf8")).not.toMatch(/ls \/lib\/ld-musl|\[ -e \/lib\/ld-musl/);
   });
 
   test.each([
@@ -147,17 +249,70 @@ describe("install.sh", () => {
     ["Linux riscv64", /CPU 'riscv64'/],
     ["MINGW64_NT x86_64", /on Windows, download wandb-login-windows-x64.exe/],
   ])("an unsupported platform (%s) gets a clear error", async (uname, message) => {
-    const r = await install(["sh"], {}, uname);
+    const r = await install({ uname });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(r.installed).toEqual([]);
   });
 
   test("a missing asset (unknown version folder) fails naming the URL", async () => {
-    const r = await install(["sh"], { WANDB_LOGIN_BASE_URL: `${base}/nope/` });
+    const r = await install({ env: { WANDB_LOGIN_BASE_URL: `${origin}/nope/` } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("could not download");
+    expect(r.stderr).toContain(`could not download ${origin}/nope/SHA256SUMS`);
     expect(r.installed).toEqual([]);
+  });
+});
+
+describe("arguments", () => {
+  test("--help prints usage, downloads and installs nothing", async () => {
+    const r = await install({ args: ["--help"] });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Usage: sh install.sh [OPTIONS]");
+    expect(r.stdout).toContain("--uninstall");
+    expect(r.requested).toEqual([]);
+    expect(r.installed).toEqual([]);
+  });
+
+  test("--version picks the release folder", async () => {
+    const r = await install({
+      args: ["--version", "1.2.3"],
+      env: { WANDB_LOGIN_BASE_URL: "" },
+      offline: true,
+    });
+    expect(r.code).toBe(1); // offline: the URL it tried says which release it wanted
+    expect(r.stderr).toContain("releases/download/v1.2.3/SHA256SUMS");
+  });
+
+  test("--dir installs there; --yes is accepted", async () => {
+    const dir = join(tempDir(), "tools", "bin");
+    const r = await install({ args: ["--dir", dir, "--yes"], env: { WANDB_LOGIN_INSTALL_DIR: "" } });
+    expect(r.code).toBe(0);
+    expect(runs(join(dir, "wandb-login"))).toBe("9.9.9");
+  });
+
+  test.each([[["--bogus"]], [["--dir"]], [["--version"]], [["extra"]]])(
+    "%p is a usage error (exit 2), nothing installed",
+    async (args) => {
+      const r = await install({ args });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("See --help.");
+      expect(r.requested).toEqual([]);
+      expect(r.installed).toEqual([]);
+    },
+  );
+
+  test("--uninstall removes the binary, and says when there is none", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "wandb-login"), "#!/bin/sh\necho 1.0.0\n", { mode: 0o755 });
+    writeFileSync(join(dir, "other"), "keep");
+    const r = await install({ args: ["--uninstall"], dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`removed ${dir}/wandb-login`);
+    expect(readdirSync(dir)).toEqual(["other"]);
+    expect(r.requested).toEqual([]);
+    const again = await install({ args: ["--uninstall"], dir });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("nothing to remove");
   });
 });
 
