@@ -121,6 +121,7 @@ const startup: (Scenario & { budget: number | "verify" })[] = [
   {
     name: "--verify (loopback API)",
     argv: [BIN, "--verify", "--host", `http://127.0.0.1:${api.port}`, KEY],
+    env: { WANDB_CONFIG_DIR: join(home, "verify") }, // its base_url must not become the other runs' host
     budget: "verify",
   },
 ];
