@@ -246,14 +246,17 @@ const COMPLETIONS: Record<string, string> = {
   bash: `_wandb_login() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
   case $prev in
-    --host|--base-url) COMPREPLY=($(compgen -W "https:// http:// ${CLOUD_URL}" -- "$cur")); compopt -o nospace 2>/dev/null; return ;;
+    --host|--base-url)
+      COMPREPLY=($(compgen -W "https:// http:// ${CLOUD_URL}" -- "$cur"))
+      compopt -o nospace 2>/dev/null; return ;;
     completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
     help) COMPREPLY=($(compgen -W "login status logout completion" -- "$cur")); return ;;
   esac
   if [[ $COMP_CWORD -eq 1 && $cur != -* ]]; then
     COMPREPLY=($(compgen -W "${COMMANDS.join(" ")}" -- "$cur")); return
   fi
-  COMPREPLY=($(compgen -W "--cloud --host --base-url --relogin --verify --no-verify --stdin --json --help --version" -- "$cur"))
+  local options="--cloud --host --base-url --relogin --verify --no-verify --stdin --json --help --version"
+  COMPREPLY=($(compgen -W "$options" -- "$cur"))
 }
 complete -F _wandb_login wandb-login`,
   zsh: `#compdef wandb-login
@@ -861,7 +864,8 @@ function placeByTrying(base: string, parsed: NetrcParse, entry: string, machine:
   const insertAt = (at: number) =>
     base.slice(0, lineStartBefore(base, at)) + entry + base.slice(lineStartBefore(base, at));
   const defaultEntry = parsed.entries.find((e) => e.kind === "default");
-  const sep = (base && !/[\r\n]$/.test(base) ? eol : "") + (parsed.openAtEof ? eol : ""); // a macdef body ends at a blank line
+  const lineEnd = base && !/[\r\n]$/.test(base) ? eol : "";
+  const sep = lineEnd + (parsed.openAtEof ? eol : ""); // a macdef body ends at a blank line
   const candidates = [
     () => (defaultEntry ? insertAt(defaultEntry.start) : base + sep + entry),
     () => insertAt(parsed.stopAt), // before the token where Python stops reading
@@ -881,22 +885,33 @@ function placeByTrying(base: string, parsed: NetrcParse, entry: string, machine:
       .filter((e) => !isOurs(e))
       .map(netrcFields)
       .join("\n");
-    const readable = parsed.error || (!after.error && after.entries.indexOf(ours) < after.visible); // Python stops at a bare ""
+    // Python stops at a bare ""
+    const readable = parsed.error || (!after.error && after.entries.indexOf(ours) < after.visible);
     if (freshEntry(text, after.entries, entry, machine, key) && rest === others && readable) {
       return { text, error: after.error };
     }
   }
   const why = parsed.error ?? `Python's netrc stops reading at offset ${parsed.stopAt}`;
   throw new LoginError(
-    `Cannot add an entry to this netrc file without changing its others (${why}). Fix that line, or set NETRC to another file.`,
+    `Cannot add an entry to this netrc file without changing its others (${why}). ` +
+      "Fix that line, or set NETRC to another file.",
   );
 }
+
+/** A well-formed UTF-8 sequence of two to four bytes, as one char per byte. */
+const UTF8_MULTIBYTE = new RegExp(
+  [
+    "[\\xc2-\\xdf][\\x80-\\xbf]",
+    "\\xe0[\\xa0-\\xbf][\\x80-\\xbf]|[\\xe1-\\xec\\xee\\xef][\\x80-\\xbf]{2}|\\xed[\\x80-\\x9f][\\x80-\\xbf]",
+    "\\xf0[\\x90-\\xbf][\\x80-\\xbf]{2}|[\\xf1-\\xf3][\\x80-\\xbf]{3}|\\xf4[\\x80-\\x8f][\\x80-\\xbf]{2}",
+  ].join("|"),
+  "y",
+);
 
 /** What Python's UTF-8 decoding of the file raises, if anything: it reads netrc files as UTF-8. */
 export function utf8Problem(bytes: string): string | undefined {
   const nonAscii = /[^\x00-\x7f]/g;
-  const multiByte =
-    /[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}/y;
+  const multiByte = UTF8_MULTIBYTE;
   for (let found = nonAscii.exec(bytes); found; found = nonAscii.exec(bytes)) {
     multiByte.lastIndex = found.index;
     if (!multiByte.test(bytes)) {
@@ -983,7 +998,8 @@ export function updateSettings(text: string, changes: Record<string, string | nu
   const eol = text.includes("\r\n") ? "\r\n" : "\n";
   const out: string[] = [];
   const pending = new Map(Object.entries(changes));
-  const option = (key: string, value: string) => `${key} = ${value.replaceAll("%", "%%")}`; // configparser interpolates %
+  // configparser interpolates %
+  const option = (key: string, value: string) => `${key} = ${value.replaceAll("%", "%%")}`;
   let lastInDefault = -1;
   lines.forEach((line, i) => {
     const { section, key, first } = info[i];
@@ -1040,7 +1056,8 @@ export function readText(path: string): string | null {
   if (!existsSync(path)) return null; // cheaper than the exception, on the common path
   let fd: number | undefined;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY); // a FIFO must not block
+    // a FIFO must not block the open
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
     if (!fstatSync(fd).isFile()) throw new LoginError(`Cannot read ${path}: ${NOT_REGULAR}.`);
     return readFileSync(fd, "latin1");
   } catch (e) {
@@ -1078,7 +1095,8 @@ export function updateFileLocked(
   log: Pick<Log, "info">,
 ): boolean {
   const target = realTarget(path);
-  const forNoFile = existsSync(target) ? undefined : change(null); // reused below while the file is still missing
+  // reused below while the file is still missing
+  const forNoFile = existsSync(target) ? undefined : change(null);
   if (forNoFile === null) return false; // nothing to remove: no lock
   const fail = (e: unknown): never => {
     throw e instanceof LoginError ? e : new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
@@ -1253,7 +1271,7 @@ export interface World {
   fetch: typeof fetch;
 }
 
-/** node:tty costs milliseconds to load (and process.stdin starts a stream): ask it only about a likely terminal. */
+/** node:tty costs milliseconds to load (process.stdin starts a stream): ask only about likely terminals. */
 const tty = (): typeof import("node:tty") => require("node:tty");
 let devNull: number | undefined; // there is no /dev/null on Windows: -1 matches nothing
 function isTerminal(fd: number): boolean {
@@ -1415,16 +1433,21 @@ export function describeFetchError(err: unknown, host: string, env: Env, timeout
   const proxy = proxyFor(host, env);
   const via = proxy ? ` via proxy ${proxy.replace(/\/\/[^@/]*@/, "//")}` : "";
   if (e.name === "TimeoutError" || e.name === "AbortError") {
-    return `${host} did not answer within ${timeoutSeconds} seconds${via} (set WANDB_HTTP_TIMEOUT to wait longer).`;
+    const hint = "set WANDB_HTTP_TIMEOUT to wait longer";
+    return `${host} did not answer within ${timeoutSeconds} seconds${via} (${hint}).`;
   }
   const code = e.code ?? "";
   if (code === "ECONNREFUSED")
     return `Could not connect to ${host}${via}: connection refused. Is the server running?`;
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /DNS/i.test(code)) {
-    return `Could not connect to ${host}${via}: DNS lookup of ${new URL(host).hostname} failed. Check the host name.`;
+    const name = new URL(host).hostname;
+    return `Could not connect to ${host}${via}: DNS lookup of ${name} failed. Check the host name.`;
   }
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/i.test(code)) {
-    return `Could not connect to ${host}${via}: TLS certificate not trusted (${code}). If the server uses a private CA, set SSL_CERT_FILE, NODE_EXTRA_CA_CERTS or REQUESTS_CA_BUNDLE to its certificate file.`;
+    const privateCa =
+      "If the server uses a private CA, set SSL_CERT_FILE, NODE_EXTRA_CA_CERTS or REQUESTS_CA_BUNDLE " +
+      "to its certificate file.";
+    return `Could not connect to ${host}${via}: TLS certificate not trusted (${code}). ${privateCa}`;
   }
   if (code === "ERR_PROXY_TUNNEL")
     return `Could not connect to ${host}${via}: the proxy refused to open a tunnel (${code}).`;
@@ -1437,7 +1460,8 @@ export function httpTimeout(env: Env): { seconds: number; warning?: string } {
   if (raw === undefined || raw === "") return { seconds: DEFAULT_TIMEOUT_S };
   const seconds = Number(raw);
   if (seconds > 0 && seconds <= 3600) return { seconds };
-  const warning = `WANDB_HTTP_TIMEOUT=${raw} is not a number of seconds from 0 to 3600; using ${DEFAULT_TIMEOUT_S}.`;
+  const range = "a number of seconds from 0 to 3600";
+  const warning = `WANDB_HTTP_TIMEOUT=${raw} is not ${range}; using ${DEFAULT_TIMEOUT_S}.`;
   return { seconds: DEFAULT_TIMEOUT_S, warning };
 }
 
@@ -1483,7 +1507,8 @@ export async function verifyKey(
   fetchImpl: typeof fetch = fetch,
 ): Promise<Viewer> {
   const { seconds } = httpTimeout(env);
-  const caFile = env.REQUESTS_CA_BUNDLE; // Python users' CA bundle; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself
+  // Python users' CA bundle; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself
+  const caFile = env.REQUESTS_CA_BUNDLE;
   let ca: string | undefined;
   try {
     ca = caFile ? readFileSync(caFile, "utf8") : undefined;
@@ -1533,7 +1558,8 @@ function checkStatus(response: Response, host: string, env: Env): void {
       target = new URL(location, `${host}/graphql`).href.replace(/\/graphql$/, "");
     } catch {}
     throw new LoginError(
-      `${host} redirected to ${location || "nowhere"}. Log in with --host ${target || "<that address>"} if it is the W&B server.`,
+      `${host} redirected to ${location || "nowhere"}. ` +
+        `Log in with --host ${target || "<that address>"} if it is the W&B server.`,
     );
   }
   if (status < 200 || status >= 300) {
@@ -1721,14 +1747,16 @@ async function obtainKey(ctx: Context): Promise<{ key: string; source: string; v
     return opts.verify ? verify(ctx, key) : undefined;
   };
   if (opts.stdin || opts.key !== undefined) {
-    if (opts.stdin && world.stdinIsTTY) log.ask("Paste your API key and hit enter: "); // a terminal, not a pipe: say so
+    // a terminal, not a pipe: say what it waits for
+    if (opts.stdin && world.stdinIsTTY) log.ask("Paste your API key and hit enter: ");
     const key = opts.stdin ? readSecretLine(world.stdinIsTTY).trim() : opts.key!;
     return { key, source: opts.stdin ? "stdin" : "argument", viewer: await check(key) };
   }
   const createKey = `Create a key at ${appUrl(host, world.env)}/authorize?ref=models`;
   if (!world.stdinIsTTY || !world.stderrIsTTY || world.env.TERM === "dumb") {
     const ways =
-      "pass the key as an argument (wandb-login KEY), pipe it with `wandb-login --stdin`, or set WANDB_API_KEY.";
+      "pass the key as an argument (wandb-login KEY), pipe it with `wandb-login --stdin`, " +
+      "or set WANDB_API_KEY.";
     const problem = opts.relogin ? "--relogin needs a terminal to prompt on;" : "No API key configured.";
     throw new LoginError(
       `${problem} ${opts.relogin ? ways : ways[0].toUpperCase() + ways.slice(1)} ${createKey}`,
@@ -1757,7 +1785,8 @@ function checkNetrcTarget(netrc: string): void {
   const folder = dirname(realTarget(netrc));
   if (!existsSync(folder)) {
     throw new LoginError(
-      `Cannot store the key in ${netrc}: the folder ${folder} does not exist. Create it, or set NETRC to a file in an existing folder.`,
+      `Cannot store the key in ${netrc}: the folder ${folder} does not exist. ` +
+        "Create it, or set NETRC to a file in an existing folder.",
     );
   }
 }
@@ -1776,12 +1805,13 @@ function writeNetrcKey({ netrc, machine, log }: Context, key: string): void {
   else log.info(`Appending key for ${machine} to your netrc file: ${netrc}`);
   if (result?.problem) {
     log.warn(
-      `Python's netrc cannot read ${netrc}: ${result.problem}. The W&B Python SDK will not find the key until that line is fixed.`,
+      `Python's netrc cannot read ${netrc}: ${result.problem}. ` +
+        "The W&B Python SDK will not find the key until that line is fixed.",
     );
   }
 }
 
-/** After a login with --host/--cloud, the system settings name that host; the workspace's no longer overrides it. */
+/** After --host/--cloud, the system settings name the host, and the workspace's no longer overrides it. */
 function writeHostSettings(world: World, host: string, log: Log): void {
   const { system, workspace } = settingsPaths(world);
   const edits: [string | null, Record<string, string | null>][] = [
