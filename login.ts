@@ -66,8 +66,9 @@ if (quick !== undefined) {
   console.log(quick);
   process.exit(0);
 }
-// Loaded after that answer: these imports cost ≈2.5 ms, as long again as Bun's own start.
-const { createConsola } = await import("consola/core");
+// Loaded after that answer (≈2.5 ms, as long as Bun's own start), with require: a top-level
+// `await import()` would cost every other run ≈1 ms.
+const { createConsola } = require("consola/core") as typeof import("consola/core");
 const {
   closeSync,
   constants,
@@ -90,9 +91,9 @@ const {
   statSync,
   unlinkSync,
   writeSync,
-} = await import("node:fs");
-const { constants: osConstants, userInfo } = await import("node:os");
-const { basename, dirname, join, resolve } = await import("node:path");
+} = require("node:fs") as typeof import("node:fs");
+const { constants: osConstants, userInfo } = require("node:os") as typeof import("node:os");
+const { basename, dirname, join, resolve } = require("node:path") as typeof import("node:path");
 
 // --- types ---
 

@@ -71,7 +71,7 @@ async function wall(s: Scenario, runs: number): Promise<number[]> {
     ...prepare,
     "--export-json",
     json,
-    s.argv.join(" "),
+    s.argv.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" "), // hyperfine -N splits words, as a shell would
   ];
   const proc = Bun.spawn(["hyperfine", ...args], { env: scenarioEnv, stdout: "ignore", stderr: "pipe" });
   if ((await proc.exited) !== 0)
