@@ -521,7 +521,14 @@ const BLANKS = /[ \t\r\n]*/y;
 const PLAIN_RUN = /[^ \t\r\n\\]*/y; // an unquoted token up to whitespace or an escape
 const QUOTED_RUN = /[^"\\\r]*/y; // a quoted token up to its quote, an escape or a \r to translate
 const LINE = /[^\r\n]*(\r\n|\r|\n)?/y;
-
+// One whole entry of a plain file: keywords where keywords belong, values without quotes or escapes.
+const BLANK = "[ \\t\\r\\n]";
+const WORD = '[^ \\t\\r\\n"\\\\][^ \\t\\r\\n\\\\]*';
+const PLAIN_ENTRY = new RegExp(
+  // its leading blanks, or the blanks that end the file
+  `${BLANK}*(?:(?:machine${BLANK}+${WORD}|default)(?:${BLANK}+(?:login|user|account|password)${BLANK}+${WORD})*(?=${BLANK}|$)|$)`,
+  "y",
+);
 /** Lines that text[from, to) ends, as universal newlines count them (\r\n is one). */
 function lineBreaks(text: string, from = 0, to = text.length): number {
   let n = 0;
@@ -632,6 +639,44 @@ type Lexer = ReturnType<typeof netrcLexer>;
  * 50 MB file then costs little more memory than its text.
  */
 export function parseNetrc(text: string, focus?: string): NetrcParse {
+  return (focus !== undefined && parsePlainFile(text, focus)) || parseTokens(text, focus);
+}
+
+/**
+ * The fast path of a focused parse, for a file of nothing but plain entries (no comments, macros,
+ * quotes or escapes: almost every netrc): one native regex match per entry, and only our machine's
+ * and `default` entries are taken apart. Null for any other file, which the lexer then reads.
+ */
+function parsePlainFile(text: string, focus: string): NetrcParse | null {
+  const entries: NetrcEntry[] = [];
+  const kept = new RegExp(`${BLANK}*(?:default|machine${BLANK}+${regexQuote(focus)})(?=${BLANK}|$)`, "y");
+  for (let at = 0; at < text.length; at = PLAIN_ENTRY.lastIndex) {
+    PLAIN_ENTRY.lastIndex = kept.lastIndex = at;
+    if (!PLAIN_ENTRY.test(text)) return null;
+    if (!kept.test(text)) continue; // another machine's: nothing of it is needed
+    const [, blanks, words] = /^([ \t\r\n]*)([\s\S]*)$/.exec(text.slice(at, PLAIN_ENTRY.lastIndex))!;
+    if (!words) break; // blanks at the end of the file
+    const [kind, ...rest] = words.split(/[ \t\r\n]+/);
+    const entry: NetrcEntry = {
+      kind: kind as NetrcEntry["kind"],
+      name: kind === "default" ? "default" : rest.shift()!,
+      login: "",
+      account: "",
+      password: "",
+      start: at + blanks.length,
+      end: PLAIN_ENTRY.lastIndex,
+    };
+    for (let i = 0; i < rest.length; i += 2) entry[FIELDS[rest[i]]] = rest[i + 1];
+    entries.push(entry);
+  }
+  return { entries, visible: entries.length, stopAt: text.length, openAtEof: false, cleanEnd: true };
+}
+
+/** `s` matched literally inside a RegExp. */
+const regexQuote = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+
+/** Python's parse, token by token: every file, with its errors and where Python stops. */
+function parseTokens(text: string, focus?: string): NetrcParse {
   const lex = netrcLexer(text);
   const atEnd = lex.atEnd;
   const result: NetrcParse = {
@@ -732,6 +777,14 @@ function readFollowers(lex: Lexer, entry: NetrcEntry | undefined, stop: (error: 
     }
   }
 }
+
+/** The entry field each follower keyword sets ("user" is another name for "login"). */
+const FIELDS: Record<string, "login" | "account" | "password"> = {
+  login: "login",
+  user: "login",
+  account: "account",
+  password: "password",
+};
 
 function followerField(lex: Lexer): "login" | "account" | "password" | null {
   if (lex.is("login") || lex.is("user")) return "login";

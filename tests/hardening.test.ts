@@ -175,6 +175,29 @@ const gapArb = fc.constantFrom(" ", "  ", "\t", "\n", "\r\n", "\n\n", " \n");
 const netrcArb = fc
   .array(fc.tuple(tokenArb, gapArb), { maxLength: 30 })
   .map((parts) => parts.map(([t, g]) => t + g).join(""));
+/** Files of plain entries, as most netrc files are, with the odd value that looks like something else. */
+const wordArb = fc.oneof(
+  fc.stringMatching(/^[a-z0-9.:_-]{1,8}$/),
+  fc.constantFrom(MACHINE, "machine", "default", "login", "password", 'a"b', "#x", "x#", "a\\b", '"q"'),
+);
+const plainArb = fc
+  .array(
+    fc.tuple(
+      fc.oneof(
+        wordArb.map((w) => `machine ${w}`),
+        fc.constant(`machine ${MACHINE}`),
+        fc.constant("default"),
+      ),
+      fc.array(fc.tuple(fc.constantFrom("login", "user", "account", "password"), wordArb), { maxLength: 3 }),
+      gapArb,
+    ),
+    { maxLength: 12 },
+  )
+  .map((entries) =>
+    entries
+      .map(([head, pairs, gap]) => [head, ...pairs.flat()].join(gap === "\n" ? "\n  " : " ") + gap)
+      .join(""),
+  );
 const junkArb = fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString("latin1"));
 
 /**
@@ -240,13 +263,17 @@ print(json.dumps(out))`;
 describe("hostile netrc content (property-based)", () => {
   test("the slicing lexer and the plain reference parse agree on every file, token soup and junk", () => {
     fc.assert(
-      fc.property(fc.oneof(netrcArb, junkArb), (text) => {
-        const { cleanEnd: _, ...fast } = parseNetrc(text);
+      fc.property(fc.oneof(netrcArb, junkArb, plainArb), (text) => {
+        const { cleanEnd, ...fast } = parseNetrc(text);
         expect(fast).toEqual(referenceParse(text));
-        const focused = parseNetrc(text, MACHINE);
-        expect(focused.entries).toEqual(
-          fast.entries.filter((e) => e.kind === "default" || e.name === MACHINE),
-        );
+        const kept = (e: { kind: string; name: string }) => e.kind === "default" || e.name === MACHINE;
+        const focused = parseNetrc(text, MACHINE); // plain files take the one-regex-per-entry path
+        expect(focused).toEqual({
+          ...fast,
+          cleanEnd,
+          entries: fast.entries.filter(kept),
+          visible: fast.entries.slice(0, fast.visible).filter(kept).length,
+        });
       }),
       { numRuns: 3000 },
     );
@@ -254,7 +281,7 @@ describe("hostile netrc content (property-based)", () => {
 
   test("the fast placement gives the same bytes as trying every placement", () => {
     fc.assert(
-      fc.property(netrcArb, (text) => {
+      fc.property(fc.oneof(netrcArb, plainArb), (text) => {
         let slow: string | undefined;
         try {
           slow = updateNetrc(text, MACHINE, KEY40, false).text;
