@@ -116,7 +116,8 @@ const startup: (Scenario & { budget: number | "verify" })[] = [
   { name: "bare Bun binary", argv: [BARE], budget: 1 },
   { name: "--version", argv: [BIN, "--version"], budget: 2.0 },
   { name: "--help", argv: [BIN, "--help"], budget: 2.0 },
-  { name: "store a key", argv: [BIN, KEY], budget: 2.5 },
+  // a key among the arguments also resets the crash signals (bun:ffi, ≈0.8 ms), so no crash report shows it
+  { name: "store a key", argv: [BIN, KEY], budget: 3.0 },
   { name: "key already configured", argv: [BIN], env: { WANDB_API_KEY: KEY }, budget: 2.0 },
   {
     name: "--verify (loopback API)",
