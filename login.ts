@@ -524,9 +524,10 @@ const LINE = /[^\r\n]*(\r\n|\r|\n)?/y;
 // One whole entry of a plain file: keywords where keywords belong, values without quotes or escapes.
 const BLANK = "[ \\t\\r\\n]";
 const WORD = '[^ \\t\\r\\n"\\\\][^ \\t\\r\\n\\\\]*';
+const PAIRS = `(?:${BLANK}+(?:login|user|account|password)${BLANK}+${WORD})*`;
 const PLAIN_ENTRY = new RegExp(
   // its leading blanks, or the blanks that end the file
-  `${BLANK}*(?:(?:machine${BLANK}+${WORD}|default)(?:${BLANK}+(?:login|user|account|password)${BLANK}+${WORD})*(?=${BLANK}|$)|$)`,
+  `${BLANK}*(?:(?:machine${BLANK}+${WORD}|default)${PAIRS}(?=${BLANK}|$)|$)`,
   "y",
 );
 /** Lines that text[from, to) ends, as universal newlines count them (\r\n is one). */
@@ -1139,7 +1140,8 @@ function realTarget(path: string): string {
 
 /**
  * Read-modify-write under a lock beside the file: a temp file in the same folder, written, fsynced,
- * mode 0600, owned like the old file, renamed over the target. `change` gets the current text
+ * owned like the old file, renamed over the target. Mode 0600 for a `secret` file (a looser one is
+ * tightened, with a note); others keep theirs (new ones are 0600). `change` gets the current text
  * (null: no file) and returns the new text, or null to leave the file alone. The folder must exist.
  * A run killed mid-write leaves the old file whole; its lock and temp file go with the next run.
  */
@@ -1147,6 +1149,7 @@ export function updateFileLocked(
   path: string,
   change: (old: string | null) => string | null,
   log: Pick<Log, "info">,
+  secret = true,
 ): boolean {
   const target = realTarget(path);
   // reused below while the file is still missing
@@ -1166,14 +1169,15 @@ export function updateFileLocked(
       const next = old === null && forNoFile !== undefined ? forNoFile : change(old);
       if (next === null) return false;
       const before = old === null ? undefined : statSync(target);
-      writeTemp(temp, next, before);
+      const mode = secret || !before ? 0o600 : before.mode & 0o777;
+      writeTemp(temp, next, mode, before);
       owned = isLock(lock, mine);
       if (!owned) {
         rmSync(temp, { force: true });
         continue; // taken as stale meanwhile: start over
       }
-      replaceWith(temp, target, next, log);
-      if (before && before.mode & 0o077) {
+      replaceWith(temp, target, next, mode, log);
+      if (secret && before && before.mode & 0o077) {
         log.info(`Tightened the permissions of ${path} from ${octal(before.mode & 0o777)} to 0600.`);
       }
       return true;
@@ -1187,11 +1191,11 @@ export function updateFileLocked(
 }
 
 /** The new content, complete and on disk, in a 0600 temp file owned like the file it replaces. */
-function writeTemp(temp: string, text: string, before?: { uid: number; gid: number }): void {
+function writeTemp(temp: string, text: string, mode: number, before?: { uid: number; gid: number }): void {
   const fd = openSync(temp, "wx", 0o600);
   try {
     writeSync(fd, text, null, "latin1");
-    fchmodSync(fd, 0o600);
+    fchmodSync(fd, mode);
     if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {
       try {
         fchownSync(fd, before.uid, before.gid); // root over a user's home: the user keeps the file
@@ -1206,7 +1210,7 @@ function writeTemp(temp: string, text: string, before?: { uid: number; gid: numb
 }
 
 /** Renames the temp file over the target; a bind-mounted target (EBUSY, EXDEV) is rewritten in place. */
-function replaceWith(temp: string, target: string, text: string, log: Pick<Log, "info">): void {
+function replaceWith(temp: string, target: string, text: string, mode: number, log: Pick<Log, "info">): void {
   try {
     renameSync(temp, target);
     return;
@@ -1218,7 +1222,7 @@ function replaceWith(temp: string, target: string, text: string, log: Pick<Log, 
   try {
     writeSync(fd, text, 0, "latin1");
     ftruncateSync(fd, Buffer.byteLength(text, "latin1"));
-    fchmodSync(fd, 0o600);
+    fchmodSync(fd, mode);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -1883,6 +1887,7 @@ function writeHostSettings(world: World, host: string, log: Log): void {
         return next;
       },
       log,
+      false, // settings keep their mode
     );
     if (changed) log.info(`Updated settings file ${path}`);
   }

@@ -129,6 +129,17 @@ describe("storing a key", () => {
     expect(read(join(home, "cfg", "settings"))).toBe("[default]\nbase_url = https://w.example\n");
   });
 
+  test("an existing settings file keeps its mode (only the netrc is made private)", () => {
+    const home = tempDir();
+    mkdirSync(join(home, ".config", "wandb"), { recursive: true });
+    writeFileSync(join(home, ".config", "wandb", "settings"), "[default]\nmode = online\n", { mode: 0o644 });
+    const r = runCli(["--host", "https://w.example", KEY40], { home });
+    expect(r.code).toBe(0);
+    expect(modeOf(join(home, ".config", "wandb", "settings"))).toBe(0o644);
+    expect(r.stderr).not.toContain("Tightened");
+    expect(modeOf(join(home, ".netrc"))).toBe(0o600);
+  });
+
   test("an existing ~/_netrc is used when there is no ~/.netrc", () => {
     const home = tempDir();
     writeFileSync(join(home, "_netrc"), "machine x login y password z\n");
