@@ -787,9 +787,10 @@ const FIELDS: Record<string, "login" | "account" | "password"> = {
   password: "password",
 };
 
+/** The field the current token sets, compared in place (no slice per token). */
 function followerField(lex: Lexer): "login" | "account" | "password" | null {
-  if (lex.is("login") || lex.is("user")) return "login";
-  return lex.is("account") ? "account" : lex.is("password") ? "password" : null;
+  for (const word in FIELDS) if (lex.is(word)) return FIELDS[word];
+  return null;
 }
 
 /** A macdef body runs to its blank line; one that runs into the end of the file stops Python. */
@@ -868,58 +869,60 @@ export function updateNetrc(text: string, machine: string, key: string, fastPath
   const entry = toBytes(
     [`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol),
   );
-  const clean = fastPath ? placeCleanly(base, parsed, entry, machine, key) : null;
-  const placed = clean ?? placeByTrying(base, parseNetrc(base), entry, machine, key);
+  const fields = ["machine", toBytes(machine), "user", "", toBytes(key)].join("\0");
+  const fresh = (text: string, entries: NetrcEntry[]) => {
+    const ours = entries.filter(entryFor(machine));
+    return (
+      ours.length === 1 &&
+      text.slice(ours[0].start, ours[0].end) === entry.trimEnd() && // nothing after it joined it
+      netrcFields(ours[0]) === fields
+    );
+  };
+  const lineEnd = base && !/[\r\n]$/.test(base) ? eol : ""; // a last line without its line end
+  const placement: Placement = { base, entry, eol, lineEnd, focus: toBytes(machine), fresh };
+  const clean = fastPath ? placeCleanly(placement, parsed) : null;
+  const placed = clean ?? placeByTrying(placement, parseNetrc(base));
   return { text: placed.text, replaced: removed > 0, problem: utf8Problem(placed.text) ?? placed.error };
 }
 
-const netrcFields = (e: NetrcEntry) => [e.kind, e.name, e.login, e.account, e.password].join("\0");
-
-/** Whether `entries` start with exactly our fresh entry, written as `entry` in `text`. */
-function freshEntry(
-  text: string,
-  entries: NetrcEntry[],
-  entry: string,
-  machine: string,
-  key: string,
-): boolean {
-  const ours = entries.filter(entryFor(machine));
-  return (
-    ours.length === 1 &&
-    text.slice(ours[0].start, ours[0].end) === entry.trimEnd() && // nothing after it joined it
-    netrcFields(ours[0]) === ["machine", toBytes(machine), "user", "", toBytes(key)].join("\0")
-  );
+/** Our fresh entry, the file it goes into, and how to tell that it reads back as written. */
+interface Placement {
+  base: string;
+  entry: string;
+  eol: string;
+  lineEnd: string;
+  focus: string;
+  fresh: (text: string, entries: NetrcEntry[]) => boolean;
 }
+
+const netrcFields = (e: NetrcEntry) => [e.kind, e.name, e.login, e.account, e.password].join("\0");
 
 /**
  * The fast path, for a file Python reads to its end with nothing left open: the entry goes before
  * `default` or at the end, and only the text from there on is parsed again, since what comes
  * before it reads the same. Null when the file is not that clean.
  */
-function placeCleanly(base: string, parsed: NetrcParse, entry: string, machine: string, key: string) {
+function placeCleanly({ base, entry, lineEnd, focus, fresh }: Placement, parsed: NetrcParse) {
   if (parsed.error || parsed.stopAt < base.length || !parsed.cleanEnd) return null;
   const at = parsed.entries.findIndex((e) => e.kind === "default");
   const cut = at < 0 ? base.length : lineStartBefore(base, parsed.entries[at].start);
-  const sep =
-    cut === base.length && base && !/[\r\n]$/.test(base) ? (base.includes("\r\n") ? "\r\n" : "\n") : "";
+  const sep = cut === base.length ? lineEnd : "";
   const tail = entry + base.slice(cut);
-  const after = parseNetrc(tail, toBytes(machine));
+  const after = parseNetrc(tail, focus);
   const rest = parsed.entries.slice(at < 0 ? parsed.entries.length : at);
   const same =
     !after.error &&
     after.visible === rest.length + 1 &&
     after.entries.slice(1).every((e, i) => netrcFields(e) === netrcFields(rest[i])) &&
-    freshEntry(tail, after.entries.slice(0, 1), entry, machine, key);
+    fresh(tail, after.entries.slice(0, 1));
   return same ? { text: base.slice(0, cut) + sep + tail, error: undefined } : null;
 }
 
 /** Tries each placement in turn and keeps the first that reads back right and changes no other entry. */
-function placeByTrying(base: string, parsed: NetrcParse, entry: string, machine: string, key: string) {
-  const eol = /\r\n/.test(base) ? "\r\n" : "\n";
+function placeByTrying({ base, entry, eol, lineEnd, focus, fresh }: Placement, parsed: NetrcParse) {
   const insertAt = (at: number) =>
     base.slice(0, lineStartBefore(base, at)) + entry + base.slice(lineStartBefore(base, at));
   const defaultEntry = parsed.entries.find((e) => e.kind === "default");
-  const lineEnd = base && !/[\r\n]$/.test(base) ? eol : "";
   const sep = lineEnd + (parsed.openAtEof ? eol : ""); // a macdef body ends at a blank line
   const candidates = [
     () => (defaultEntry ? insertAt(defaultEntry.start) : base + sep + entry),
@@ -930,7 +933,7 @@ function placeByTrying(base: string, parsed: NetrcParse, entry: string, machine:
       .map((e) => () => insertAt(e.start)),
     () => entry + base,
   ];
-  const isOurs = entryFor(machine);
+  const isOurs = (e: NetrcEntry) => e.kind === "machine" && e.name === focus;
   const others = parsed.entries.map(netrcFields).join("\n");
   for (const candidate of candidates) {
     const text = candidate();
@@ -942,7 +945,7 @@ function placeByTrying(base: string, parsed: NetrcParse, entry: string, machine:
       .join("\n");
     // Python stops at a bare ""
     const readable = parsed.error || (!after.error && after.entries.indexOf(ours) < after.visible);
-    if (freshEntry(text, after.entries, entry, machine, key) && rest === others && readable) {
+    if (fresh(text, after.entries) && rest === others && readable) {
       return { text, error: after.error };
     }
   }
@@ -1990,7 +1993,8 @@ function reportSources(sources: Credential[], used: Credential, sdk: Credential,
 function logout(ctx: Context): Record<string, unknown> {
   const { host, machine, netrc, log } = ctx;
   let removed = 0;
-  if (regularOrMissing(netrc)) {
+  const regular = regularOrMissing(netrc);
+  if (regular) {
     const remove = (old: string | null) => {
       const result = removeNetrcEntry(old ?? "", machine);
       removed = result.removed;
@@ -1999,7 +2003,7 @@ function logout(ctx: Context): Record<string, unknown> {
     updateFileLocked(netrc, remove, log);
   }
   const gone = `Removed the key for ${machine} from ${netrc}.`;
-  const why = regularOrMissing(netrc) ? "" : ` (${NOT_REGULAR})`;
+  const why = regular ? "" : ` (${NOT_REGULAR})`;
   log.info(removed ? gone : `No key for ${machine} in ${netrc}${why}; nothing to remove.`);
   const still = keySources(ctx).next().value;
   if (still) log.warn(`A key for ${host} is still supplied by ${still.source}.`);
