@@ -1,5 +1,12 @@
 // wandb-login: store a W&B API key where the W&B SDKs find it, as one native binary.
-// Read top to bottom: constants, start-up, types, pure functions, edges (files, env, network, TTY), command.
+//
+// Read top to bottom. Sections, each under a `// --- name ---` line:
+//   constants · boot (the quick --help/--version answer) · types and errors
+//   the story: runCommand, then runLogin, runStatus and runLogout, each followed by its steps
+//   command line · lookup (the host, key sources, the SDK's order) · secrets and output
+//   settings · netrc reading · netrc writing · files and locks · world and terminal · network · main
+// Every side effect (env, home, cwd, files, streams, fetch, clock, pid) comes in through one
+// `World` value, so tests run `main(argv, world)` in-process.
 import type { ArgsDef } from "citty";
 import type { LogObject } from "consola/core";
 
@@ -52,7 +59,7 @@ NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM (the README says what ea
 
 ${EXIT_CODES}`;
 
-// --- start-up: --help and --version answer before the rest loads ---
+// --- boot: --help and --version answer before the rest loads ---
 
 /** The answer to a lone `--help`, `-h`, `help`, `--version`, `-v` or `version`, if that is all there is. */
 export function quickAnswer(argv: string[]): string | undefined {
@@ -67,35 +74,11 @@ if (quick !== undefined) {
   process.exit(0);
 }
 // Loaded after that answer (≈2.5 ms, as long as Bun's own start), with require: a top-level
-// `await import()` would cost every other run ≈1 ms.
+// `await import()` would cost every other run ≈1 ms. node:fs comes with the real world (realWorld).
 const { createConsola } = require("consola/core") as typeof import("consola/core");
-const {
-  closeSync,
-  constants,
-  existsSync,
-  fchmodSync,
-  fchownSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  readdirSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} = require("node:fs") as typeof import("node:fs");
-const { constants: osConstants, userInfo } = require("node:os") as typeof import("node:os");
 const { basename, dirname, join, resolve } = require("node:path") as typeof import("node:path");
 
-// --- types ---
+// --- types and errors ---
 
 export type Command = "login" | "status" | "logout" | "completion";
 export interface Options {
@@ -132,40 +115,48 @@ export interface Settings {
   exists: boolean;
   values: Record<string, string>;
 }
-/** What a login did, as `--json` prints it. */
-export interface Outcome {
-  host: string;
-  machine: string;
-  source: string | null;
-  stored: boolean;
-  netrc: string;
+
+/** Who the server says the key belongs to; all null until verified. */
+interface Identity {
   verified: boolean;
   username: string | null;
   entity: string | null;
   teams: string[] | null;
 }
-export interface NetrcEntry {
-  kind: "machine" | "default";
-  name: string;
-  login: string;
-  account: string;
-  password: string;
-  start: number; // offset of the `machine`/`default` token
-  end: number; // offset just past the entry's last login/account/password value
+const UNVERIFIED: Identity = { verified: false, username: null, entity: null, teams: null };
+/** What a login did, as `--json` prints it. */
+export interface LoginReport extends Identity {
+  host: string;
+  machine: string;
+  source: string | null;
+  stored: boolean;
+  netrc: string;
 }
-export interface NetrcParse {
-  entries: NetrcEntry[];
-  visible: number; // how many entries Python's `netrc` sees before it stops or raises
-  stopAt: number; // the offset where Python stops reading (the file's length when it reads it all)
-  error?: string; // what Python's `netrc` would raise, if anything
-  openAtEof: boolean; // a quote, escape or macdef body runs into the end of the file
-  cleanEnd: boolean; // nothing is open at the end: no quote, escape, macdef body or keyword's value
+/** What status found, as `--json` prints it: every source of a key, and which one each reader uses. */
+export interface StatusReport extends Identity {
+  host: string;
+  hostSource: string;
+  machine: string;
+  settings: { path: string; exists: boolean }[];
+  netrc: NetrcState;
+  source: string | null;
+  key: string | null;
+  sources: { source: string; key: string; login: boolean; sdk: boolean }[];
+  configured: boolean;
 }
-/** A netrc with our entry in it, whether it replaced one, and what Python's netrc says of the file. */
-export interface NetrcUpdate {
-  text: string;
-  replaced: boolean;
-  problem?: string;
+/** What logout removed, and what still supplies a key. */
+export interface LogoutReport {
+  host: string;
+  machine: string;
+  netrc: string;
+  removed: boolean;
+  source: string | null;
+}
+export type Report = LoginReport | StatusReport | LogoutReport;
+/** A command's report, and the failure it ends with when the report is still worth printing. */
+export interface Finished {
+  report: Report;
+  failure?: LoginError;
 }
 
 /** The user typed something wrong: exit 2. */
@@ -175,13 +166,323 @@ export class LoginError extends Error {
   constructor(
     message: string,
     readonly code = 1,
-    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
 }
 /** The key itself is wrong (format, or refused by the server): the prompt asks again. */
 export class InvalidKeyError extends LoginError {}
+
+// --- the story: one function per command, its steps below it in call order ---
+
+/** One run's inputs and what it found out about them, shared by login, status and logout. */
+interface Context {
+  opts: Options;
+  world: World;
+  log: Log;
+  secrets: Set<string>;
+  settings: Settings[];
+  host: string;
+  origin: string;
+  machine: string;
+  netrc: string;
+}
+
+/** Runs one command. Throws UsageError/LoginError when it fails before it has a report to show. */
+export async function runCommand(
+  opts: Options,
+  world: World,
+  log: Log,
+  secrets: Set<string>,
+): Promise<Finished> {
+  if (opts.anonymously) log.warn("--anonymously has no effect and is deprecated.");
+  if (opts.extraKeys) log.warn(`Only the first API key is used; ignoring ${opts.extraKeys} more.`);
+  const ctx = openContext(opts, world, log, secrets);
+  if (opts.command === "logout") return { report: runLogout(ctx) };
+  return opts.command === "status" ? runStatus(ctx) : { report: await runLogin(ctx) };
+}
+
+/** The settings, the host they and the options name, its netrc machine and the netrc file's path. */
+function openContext(opts: Options, world: World, log: Log, secrets: Set<string>): Context {
+  const settings = readSettings(world, log);
+  const { url: host, origin } = resolveHost(opts, world.env, settings);
+  const netrc = netrcPath(world);
+  return { opts, world, log, secrets, settings, host, origin, machine: machineName(host), netrc };
+}
+
+/** `wandb-login [KEY]`: a configured key is reported; a given or prompted one is stored. */
+async function runLogin(ctx: Context): Promise<LoginReport> {
+  const { opts, log, host, machine, netrc } = ctx;
+  const report: LoginReport = { host, machine, source: null, stored: false, netrc, ...UNVERIFIED };
+  const explicit = opts.relogin || opts.key !== undefined || opts.stdin;
+  const found = explicit ? undefined : keySources(ctx).next().value;
+  if (found) return reportConfigured(ctx, report, found);
+  const { key, source, viewer } = await obtainKey(ctx);
+  Object.assign(report, { source, stored: true });
+  storeKey(ctx, key);
+  if (viewer) return reportVerified(report, viewer, source, log);
+  log.success(`Stored the API key ${maskKey(key)} for ${host}.`);
+  return report;
+}
+
+/** A key found in the environment or a file: checked, reported, never written again. */
+async function reportConfigured(ctx: Context, report: LoginReport, found: Credential): Promise<LoginReport> {
+  const invalid = invalidStoredKey(found);
+  if (invalid) throw invalid;
+  report.source = found.source;
+  if (ctx.opts.verify) {
+    return reportVerified(report, await checkWithServer(ctx, found.key), found.source, ctx.log);
+  }
+  ctx.log.info(`W&B API key is configured (from ${found.source}). ${RELOGIN_HINT}`);
+  return report;
+}
+
+/** A stored key must have a valid format too; the error names where it came from. */
+function invalidStoredKey(found: Credential): LoginError | undefined {
+  const problem = checkApiKey(found.key);
+  return problem ? new LoginError(`${found.label} invalid: ${problem}`) : undefined;
+}
+
+/** Verification, with the warnings its settings call for. */
+function checkWithServer({ host, world, log }: Context, key: string): Promise<Viewer> {
+  const { warning } = httpTimeout(world.env);
+  if (warning) log.warn(warning);
+  if (/^http:/i.test(host) && !isLoopback(host))
+    log.warn(`${host} is plain http: the key travels unencrypted. Use https:// if the server has it.`);
+  return verifyKey(host, key, world);
+}
+
+/** An explicit, piped or prompted key, format-checked and (with --verify) accepted by the server. */
+async function obtainKey(ctx: Context): Promise<{ key: string; source: string; viewer?: Viewer }> {
+  const { opts, world, log } = ctx;
+  if (opts.stdin || opts.key !== undefined) {
+    // a terminal, not a pipe: say what it waits for
+    if (opts.stdin && world.stdinIsTTY) log.ask("Paste your API key and hit enter: ");
+    const key = opts.stdin ? readSecretLine(world, world.stdinIsTTY).trim() : opts.key!;
+    return { key, source: opts.stdin ? "stdin" : "argument", viewer: await acceptKey(ctx, key) };
+  }
+  if (!world.stdinIsTTY || !world.stderrIsTTY || world.env.TERM === "dumb") throw noKeyHere(ctx);
+  return promptForKey(ctx);
+}
+
+/** The key's format is checked, and with --verify the server must accept it; it is a secret from now on. */
+async function acceptKey(ctx: Context, key: string): Promise<Viewer | undefined> {
+  ctx.secrets.add(key);
+  const problem = checkApiKey(key);
+  if (problem) throw new InvalidKeyError(problem);
+  return ctx.opts.verify ? checkWithServer(ctx, key) : undefined;
+}
+
+/** No key and no terminal to ask on: the ways to give one. */
+function noKeyHere({ opts, host, world }: Context): LoginError {
+  const createKey = `Create a key at ${appUrl(host, world.env)}/authorize?ref=models`;
+  const ways =
+    "pass the key as an argument (wandb-login KEY), pipe it with `wandb-login --stdin`, or set WANDB_API_KEY.";
+  if (opts.relogin) return new LoginError(`--relogin needs a terminal to prompt on; ${ways} ${createKey}`);
+  return new LoginError(`No API key configured. ${ways[0].toUpperCase() + ways.slice(1)} ${createKey}`);
+}
+
+/** Asks on the terminal, with hidden input; a malformed or refused key is explained and asked again. */
+async function promptForKey(ctx: Context): Promise<{ key: string; source: string; viewer?: Viewer }> {
+  const { world, host, log } = ctx;
+  if (host === CLOUD_URL) log.info(`Logging into ${host}.`);
+  log.info(`Create a new API key at: ${appUrl(host, world.env)}/authorize?ref=models`);
+  log.info("Store your API key securely and do not share it.");
+  for (let attempt = 1; ; attempt++) {
+    log.ask("Paste your API key and hit enter: ");
+    const key = readSecretLine(world, true).trim();
+    try {
+      return { key, source: "prompt", viewer: await acceptKey(ctx, key) };
+    } catch (e) {
+      if (!(e instanceof InvalidKeyError) || attempt >= PROMPT_TRIES) throw e;
+      log.error(e.message);
+    }
+  }
+}
+
+/** Settings first: they fail more often (a separate WANDB_CONFIG_DIR), and then the netrc is untouched. */
+function storeKey(ctx: Context, key: string): void {
+  const { opts, world, host, netrc, log } = ctx;
+  if (opts.host !== undefined || opts.cloud) writeHostSettings(world, host, log);
+  writeNetrcKey(ctx, key);
+  if (world.env.WANDB_API_KEY && world.env.WANDB_API_KEY !== key)
+    log.warn(`WANDB_API_KEY is set, and takes precedence over the key stored in ${netrc}.`);
+}
+
+/** After --host/--cloud, the system settings name the host, and the workspace's no longer overrides it. */
+function writeHostSettings(world: World, host: string, log: Log): void {
+  const { system, workspace } = settingsPaths(world);
+  const edits: [string | null, Record<string, string | null>][] = [
+    [system, { base_url: host === CLOUD_URL ? null : toBytes(host), anonymous: null }],
+    [workspace, { base_url: null, anonymous: null }],
+  ];
+  for (const [path, changes] of edits) {
+    if (!path) continue;
+    const edit = (old: string | null) => {
+      const next = updateSettings(old ?? "", changes);
+      if (next === (old ?? "")) return null;
+      if (old === null) makeFolderFor(world, path);
+      return next;
+    };
+    // settings keep their mode
+    if (updateFileLocked(world, path, edit, log, false)) log.info(`Updated settings file ${path}`);
+  }
+}
+
+function writeNetrcKey({ world, netrc, machine, log }: Context, key: string): void {
+  checkNetrcTarget(world, netrc);
+  const created = !world.fs.existsSync(netrc);
+  let result: NetrcUpdate | undefined;
+  const change = (old: string | null) => {
+    result = updateNetrc(old ?? "", machine, key);
+    return result.text;
+  };
+  updateFileLocked(world, netrc, change, log);
+  if (created) log.info("No netrc file found, creating one.");
+  if (result?.replaced) log.info(`Replacing the key for ${machine} in your netrc file: ${netrc}`);
+  else log.info(`Appending key for ${machine} to your netrc file: ${netrc}`);
+  if (result?.problem) {
+    log.warn(
+      `Python's netrc cannot read ${netrc}: ${result.problem}. ` +
+        "The W&B Python SDK will not find the key until that line is fixed.",
+    );
+  }
+}
+
+/** The netrc's folder must exist (a mistyped NETRC is not created) and the file must be a file. */
+function checkNetrcTarget(world: World, netrc: string): void {
+  if (!regularOrMissing(world, netrc)) {
+    throw new LoginError(`Cannot store the key in ${netrc}: ${NOT_REGULAR}. Set NETRC to a file.`);
+  }
+  const folder = dirname(realTarget(world, netrc));
+  if (!world.fs.existsSync(folder)) {
+    throw new LoginError(
+      `Cannot store the key in ${netrc}: the folder ${folder} does not exist. ` +
+        "Create it, or set NETRC to a file in an existing folder.",
+    );
+  }
+}
+
+/** Who the server says the key belongs to, shown and added to the report. */
+function reportVerified<T extends Report & Identity>(report: T, viewer: Viewer, source: string, log: Log): T {
+  const who =
+    viewer.entity && viewer.entity !== viewer.username
+      ? `${viewer.username} (${viewer.entity})`
+      : viewer.username;
+  log.success(`Currently logged in as: ${who} to ${report.host}. ${RELOGIN_HINT}`);
+  log.info(`Credentials from: ${source}`);
+  const others = viewer.teams.filter((t) => t !== viewer.entity);
+  log.info(`Default team: ${viewer.entity}${others.length ? ` (other teams: ${others.join(", ")})` : ""}`);
+  const { username, entity, teams } = viewer;
+  return { ...report, verified: true, username, entity, teams };
+}
+
+/** `wandb-login status`: every source of a key for the host, read-only. */
+async function runStatus(ctx: Context): Promise<Finished> {
+  const { opts, settings, host, origin, netrc, log } = ctx;
+  const file = netrcState(ctx.world, netrc);
+  log.info(`Host: ${host} (from ${origin})`);
+  for (const s of settings) log.info(`Settings file: ${s.path}${s.exists ? "" : " (not found)"}`);
+  log.info(`Netrc file: ${netrc} (${file.note})`);
+  const sources = [...keySources(ctx)];
+  const [used] = sources;
+  const sdk = sdkSource(sources);
+  const report = statusReport(ctx, file.state, sources, sdk);
+  if (!used) {
+    const failure = new LoginError(`No API key configured for ${host}. Run wandb-login to store one.`);
+    return { report, failure };
+  }
+  reportSources(sources, used, sdk!, log);
+  const invalid = invalidStoredKey(used);
+  if (invalid) return { report, failure: invalid };
+  if (!opts.verify) return { report };
+  return { report: reportVerified(report, await checkWithServer(ctx, used.key), used.source, log) };
+}
+
+/** The netrc file as status sees it: found, a regular file, its mode and whether that is safe. */
+export interface NetrcState {
+  path: string;
+  exists: boolean;
+  regular: boolean;
+  mode: string | null;
+  safe: boolean;
+}
+
+function netrcState(world: World, netrc: string): { state: NetrcState; note: string } {
+  const st = world.fs.statSync(netrc, { throwIfNoEntry: false });
+  const mode = st ? st.mode & 0o777 : null;
+  const regular = !st || st.isFile();
+  const safe = !st || !regular || !(mode! & 0o077);
+  const note = !st
+    ? "not found"
+    : !regular
+      ? `${NOT_REGULAR}: no key is read from it or stored in it`
+      : `mode ${octal(mode!)}${safe ? "" : `, readable by others: run chmod 600 ${netrc}`}`;
+  const state = { path: netrc, exists: !!st, regular, mode: mode === null ? null : octal(mode), safe };
+  return { state, note };
+}
+
+function statusReport(
+  ctx: Context,
+  netrc: NetrcState,
+  sources: Credential[],
+  sdk?: Credential,
+): StatusReport {
+  const [used] = sources;
+  return {
+    host: ctx.host,
+    hostSource: ctx.origin,
+    machine: ctx.machine,
+    settings: ctx.settings.map(({ path, exists }) => ({ path, exists })),
+    netrc,
+    source: used?.source ?? null,
+    key: used ? maskKey(used.key) : null,
+    sources: sources.map((c) => ({
+      source: c.source,
+      key: maskKey(c.key),
+      login: c === used,
+      sdk: c === sdk,
+    })),
+    configured: !!used,
+    ...UNVERIFIED,
+  };
+}
+
+/** Every source's masked key, which one login uses, and which one the Python SDK sends when they differ. */
+function reportSources(sources: Credential[], used: Credential, sdk: Credential, log: Log): void {
+  for (const c of sources) {
+    const marks = [c === used && "used by wandb-login", c === sdk && "sent by the W&B Python SDK"];
+    const why = marks.filter(Boolean).join(", ");
+    log.info(`API key: ${maskKey(c.key)} from ${c.source}${why ? ` (${why})` : ""}`);
+  }
+  if (new Set(sources.map((c) => c.key)).size === 1) return;
+  const which =
+    used === sdk
+      ? `both wandb-login and the W&B Python SDK use the one from ${used.source}.`
+      : `wandb-login uses the one from ${used.source}; the W&B Python SDK sends the one from ${sdk.source}.`;
+  log.warn(`These sources hold different keys: ${which}`);
+}
+
+/** `wandb-login logout`: the host's entry leaves the netrc; what still supplies a key is named. */
+function runLogout(ctx: Context): LogoutReport {
+  const { world, host, machine, netrc, log } = ctx;
+  let removed = 0;
+  const regular = regularOrMissing(world, netrc);
+  if (regular) {
+    const remove = (old: string | null) => {
+      const result = removeNetrcEntry(old ?? "", machine);
+      removed = result.removed;
+      return removed ? result.text : null;
+    };
+    updateFileLocked(world, netrc, remove, log);
+  }
+  const gone = `Removed the key for ${machine} from ${netrc}.`;
+  const why = regular ? "" : ` (${NOT_REGULAR})`;
+  log.info(removed ? gone : `No key for ${machine} in ${netrc}${why}; nothing to remove.`);
+  const still = keySources(ctx).next().value;
+  if (still) log.warn(`A key for ${host} is still supplied by ${still.source}.`);
+  return { host, machine, netrc, removed: removed > 0, source: still?.source ?? null };
+}
 
 // --- command line ---
 
@@ -390,7 +691,7 @@ function checkOption(argv: string[], i: number): number {
   return value === undefined ? 1 : 0;
 }
 
-// --- host ---
+// --- lookup: the host, and every source of a key for it ---
 
 /** Checks a server URL and drops trailing slashes; the wandb.ai rules are upstream's. */
 export function normalizeHost(raw: string): string {
@@ -466,8 +767,6 @@ export function appUrl(apiUrl: string, env: Env): string {
   return apiUrl;
 }
 
-// --- API keys and secrets ---
-
 /** A complete sentence describing what is wrong with the key, or null when its format is valid. */
 export function checkApiKey(key: string): string | null {
   if (!key) return "API key is empty.";
@@ -477,6 +776,54 @@ export function checkApiKey(key: string): string | null {
   if (secret.length < 40) return `API key must have 40+ characters, has ${secret.length}.`;
   return null;
 }
+
+/**
+ * Every source that holds a key for the host, in login's order: WANDB_API_KEY, the settings files
+ * for this host (workspace first), the netrc entry, else the netrc `default` entry when its
+ * password is key-shaped. Lazy: login stops at the first, so later files are not even read.
+ */
+function* keySources(ctx: Context): Generator<Credential> {
+  const { world, settings, host, secrets } = ctx;
+  const found = (c: Credential) => {
+    secrets.add(c.key);
+    return c;
+  };
+  const fromEnv = world.env.WANDB_API_KEY;
+  if (fromEnv) yield found({ key: fromEnv, source: "WANDB_API_KEY", label: "WANDB_API_KEY", kind: "env" });
+  for (const { path, values } of settingsFor(host, settings).reverse()) {
+    if (values.api_key) {
+      yield found({ key: values.api_key, source: path, label: `settings file ${path}`, kind: "settings" });
+    }
+  }
+  const fromNetrc = netrcCredential(ctx);
+  if (fromNetrc) yield found(fromNetrc);
+}
+
+/** The netrc's key for the machine, as Python's netrc finds it (falling back to `default`). */
+function netrcCredential({ world, netrc, machine, log }: Context): Credential | null {
+  const { entry, fallback, error } = netrcLookup(readOrWarn(world, netrc, log) ?? "", machine);
+  if (error) log.warn(`Failed to read netrc file at ${netrc}: ${error}. Ignoring it.`);
+  else if (entry && !entry.password)
+    log.warn(`Found entry for machine ${JSON.stringify(machine)} with no API key at ${netrc}.`);
+  if (entry?.password) {
+    return { key: fromBytes(entry.password), source: netrc, label: `netrc file ${netrc}`, kind: "netrc" };
+  }
+  const key = fromBytes(fallback?.password ?? "");
+  if (entry || checkApiKey(key)) return null; // `default` often holds something else than a W&B key
+  const source = `${netrc} (default entry)`;
+  return { key, source, label: `netrc file ${source}`, kind: "default" };
+}
+
+/** The source the Python SDK sends: WANDB_API_KEY, then the netrc file, then the settings files. */
+export function sdkSource(sources: Credential[]): Credential | undefined {
+  const rank = (c: Credential) => ["env", "netrc", "default", "settings"].indexOf(c.kind ?? "");
+  return sources.reduce<Credential | undefined>(
+    (best, c) => (!best || rank(c) < rank(best) ? c : best),
+    undefined,
+  );
+}
+
+// --- secrets and output ---
 
 /** Enough of a key to recognise it, never the whole secret. */
 export function maskKey(key: string): string {
@@ -514,472 +861,23 @@ export function escapeControls(text: string): string {
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
-// --- netrc ---
-// Files are handled as latin1 strings (one char per byte), so every byte we keep is kept exactly.
-
-const BLANKS = /[ \t\r\n]*/y;
-const PLAIN_RUN = /[^ \t\r\n\\]*/y; // an unquoted token up to whitespace or an escape
-const QUOTED_RUN = /[^"\\\r]*/y; // a quoted token up to its quote, an escape or a \r to translate
-const LINE = /[^\r\n]*(\r\n|\r|\n)?/y;
-// One whole entry of a plain file: keywords where keywords belong, values without quotes or escapes.
-const BLANK = "[ \\t\\r\\n]";
-const WORD = '[^ \\t\\r\\n"\\\\][^ \\t\\r\\n\\\\]*';
-const PAIRS = `(?:${BLANK}+(?:login|user|account|password)${BLANK}+${WORD})*`;
-const PLAIN_ENTRY = new RegExp(
-  // its leading blanks, or the blanks that end the file
-  `${BLANK}*(?:(?:machine${BLANK}+${WORD}|default)${PAIRS}(?=${BLANK}|$)|$)`,
-  "y",
-);
-/** Lines that text[from, to) ends, as universal newlines count them (\r\n is one). */
-function lineBreaks(text: string, from = 0, to = text.length): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) n++;
-  }
-  return n;
-}
+type Log = ReturnType<typeof createLog>;
 
 /**
- * Python's `_netrclex` over a byte string. A token is its offsets: its text is sliced only when
- * asked for (`value`), and compared in place (`is`), so a 50 MB file allocates next to nothing
- * per token. Escaped and quoted tokens, rare, are built as they are read.
+ * Human messages on stderr, `wandb:`-prefixed as upstream prints them; any secret is masked and
+ * control characters from outside (server answers, paths, settings) are shown, not obeyed.
  */
-function netrcLexer(text: string) {
-  const lex = { pos: 0, line: 1, start: 0, end: 0, openAtEof: false, ranIntoEof: false };
-  let sliced = true; // the token's value is text[start, end)
-  let built = "";
-  const skip = (re: RegExp) => {
-    re.lastIndex = lex.pos;
-    re.test(text);
-    lex.pos = re.lastIndex;
+export function createLog(color: boolean, secrets: Set<string>, write: (text: string) => void) {
+  const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const labels: Record<string, string> = { warn: paint("33", "WARNING "), error: paint("31", "ERROR ") };
+  const line = (type: string, text: string) =>
+    `${paint("34;1", "wandb")}: ${labels[type] ?? ""}${escapeControls(maskSecrets(text, secrets))}`;
+  const reporter = {
+    log: (entry: LogObject) => write(`${line(entry.type, entry.args.map(String).join(" "))}\n`),
   };
-  const run = (re: RegExp) => {
-    const from = lex.pos;
-    skip(re);
-    return text.slice(from, lex.pos);
-  };
-  const readChar = (): string => {
-    if (lex.pos >= text.length) return "";
-    let ch = text[lex.pos++];
-    if (ch === "\r") {
-      if (text[lex.pos] === "\n") lex.pos++;
-      ch = "\n"; // universal newlines, as Python reads the file
-    }
-    if (ch === "\n") lex.line++;
-    return ch;
-  };
-  const escaped = (): string => {
-    lex.pos++; // the backslash
-    const ch = readChar();
-    lex.openAtEof ||= !ch;
-    return ch;
-  };
-  const plain = () => {
-    skip(PLAIN_RUN);
-    sliced = text[lex.pos] !== "\\";
-    if (!sliced) {
-      built = text.slice(lex.start, lex.pos);
-      while (text[lex.pos] === "\\") built += escaped() + run(PLAIN_RUN);
-    }
-    lex.end = lex.pos;
-    lex.ranIntoEof = lex.pos >= text.length; // what is appended would continue it
-    readChar(); // the whitespace that ends it is read too (and counts as a line)
-  };
-  const quoted = () => {
-    lex.pos++; // the opening quote
-    sliced = false;
-    built = "";
-    for (;;) {
-      const from = lex.pos;
-      built += run(QUOTED_RUN);
-      lex.line += lineBreaks(text, from, lex.pos);
-      const ch = text[lex.pos];
-      if (ch === undefined) {
-        lex.openAtEof = true;
-        break;
-      }
-      if (ch === '"') {
-        lex.pos++;
-        break;
-      }
-      built += ch === "\\" ? escaped() : readChar();
-    }
-    lex.end = lex.pos;
-  };
-  /** Reads the next token. */
-  const next = () => {
-    const from = lex.pos;
-    skip(BLANKS);
-    if (lex.pos > from + 1 || text[from] !== " ") lex.line += lineBreaks(text, from, lex.pos);
-    lex.start = lex.end = lex.pos;
-    sliced = true;
-    if (lex.pos < text.length) (text[lex.pos] === '"' ? quoted : plain)();
-  };
-  const value = () => (sliced ? text.slice(lex.start, lex.end) : built);
-  const is = (word: string) =>
-    sliced ? lex.end - lex.start === word.length && text.startsWith(word, lex.start) : built === word;
-  const isEmpty = () => (sliced ? lex.end === lex.start : !built);
-  const first = () => (sliced ? text[lex.start] : built[0]);
-  /** The rest of the line, its line end as "\n" ("" at the end of the file). */
-  const readLine = (): string => {
-    LINE.lastIndex = lex.pos;
-    const [s, eol] = LINE.exec(text)!;
-    lex.pos += s.length;
-    if (eol) lex.line++;
-    return eol ? `${s.slice(0, -eol.length)}\n` : s;
-  };
-  const atEnd = () => lex.pos >= text.length;
-  return Object.assign(lex, { next, value, is, isEmpty, first, readLine, atEnd });
-}
-type Lexer = ReturnType<typeof netrcLexer>;
-
-/**
- * Parses netrc text the way Python's `netrc` module does, but goes on past its errors. With a
- * `focus` (a machine name as bytes) it keeps only that machine's entries and `default` ones: a
- * 50 MB file then costs little more memory than its text.
- */
-export function parseNetrc(text: string, focus?: string): NetrcParse {
-  return (focus !== undefined && parsePlainFile(text, focus)) || parseTokens(text, focus);
-}
-
-/**
- * The fast path of a focused parse, for a file of nothing but plain entries (no comments, macros,
- * quotes or escapes: almost every netrc): one native regex match per entry, and only our machine's
- * and `default` entries are taken apart. Null for any other file, which the lexer then reads.
- */
-function parsePlainFile(text: string, focus: string): NetrcParse | null {
-  const entries: NetrcEntry[] = [];
-  const kept = new RegExp(`${BLANK}*(?:default|machine${BLANK}+${regexQuote(focus)})(?=${BLANK}|$)`, "y");
-  for (let at = 0; at < text.length; at = PLAIN_ENTRY.lastIndex) {
-    PLAIN_ENTRY.lastIndex = kept.lastIndex = at;
-    if (!PLAIN_ENTRY.test(text)) return null;
-    if (!kept.test(text)) continue; // another machine's: nothing of it is needed
-    const [, blanks, words] = /^([ \t\r\n]*)([\s\S]*)$/.exec(text.slice(at, PLAIN_ENTRY.lastIndex))!;
-    if (!words) break; // blanks at the end of the file
-    const [kind, ...rest] = words.split(/[ \t\r\n]+/);
-    const entry: NetrcEntry = {
-      kind: kind as NetrcEntry["kind"],
-      name: kind === "default" ? "default" : rest.shift()!,
-      login: "",
-      account: "",
-      password: "",
-      start: at + blanks.length,
-      end: PLAIN_ENTRY.lastIndex,
-    };
-    for (let i = 0; i < rest.length; i += 2) entry[FIELDS[rest[i]]] = rest[i + 1];
-    entries.push(entry);
-  }
-  return { entries, visible: entries.length, stopAt: text.length, openAtEof: false, cleanEnd: true };
-}
-
-/** `s` matched literally inside a RegExp. */
-const regexQuote = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
-
-/** Python's parse, token by token: every file, with its errors and where Python stops. */
-function parseTokens(text: string, focus?: string): NetrcParse {
-  const lex = netrcLexer(text);
-  const atEnd = lex.atEnd;
-  const result: NetrcParse = {
-    entries: [],
-    visible: -1,
-    stopAt: text.length,
-    openAtEof: false,
-    cleanEnd: true,
-  };
-  const stop = (error?: string, at = lex.start) => {
-    if (result.visible >= 0) return;
-    result.visible = result.entries.length;
-    result.stopAt = at;
-    result.error = error && `${error} (line ${lex.line})`;
-  };
-  let pending = false; // the entry before read this token: it is the next top-level one
-  let danglingAtEof = false;
-  for (;;) {
-    const lineBefore = lex.line;
-    if (!pending) lex.next();
-    pending = false;
-    if (atEnd() && lex.isEmpty()) break;
-    if (lex.isEmpty()) {
-      stop(); // Python stops at an empty token such as ""
-      continue;
-    }
-    if (lex.first() === "#") {
-      if (lex.line === lineBefore && lex.end - lex.start === 1) lex.readLine();
-      continue;
-    }
-    if (lex.is("macdef")) {
-      lex.next();
-      skipMacro(lex, stop);
-      continue;
-    }
-    const kind = lex.is("machine") ? "machine" : lex.is("default") ? "default" : null;
-    if (!kind) {
-      stop(`bad toplevel token ${JSON.stringify(lex.value())}`);
-      continue;
-    }
-    const start = lex.start;
-    if (kind === "machine") lex.next();
-    if (kind === "machine" && lex.isEmpty()) {
-      stop('missing "machine" name');
-      break;
-    }
-    const kept = focus === undefined || kind === "default" || lex.is(focus);
-    const entry: NetrcEntry | undefined = kept
-      ? {
-          kind,
-          name: kind === "default" ? "default" : lex.value(),
-          login: "",
-          account: "",
-          password: "",
-          start,
-          end: lex.end,
-        }
-      : undefined;
-    const read = readFollowers(lex, entry, stop);
-    pending = read.pending;
-    danglingAtEof = read.danglingAtEof;
-    if (entry) result.entries.push(entry);
-    if (read.endsHere) stop();
-    if (atEnd() && !pending) break;
-  }
-  stop(undefined, text.length);
-  result.openAtEof = lex.openAtEof;
-  // a last token that ran into the end past an escaped line end would swallow what follows
-  result.cleanEnd = !lex.openAtEof && !danglingAtEof && !(lex.ranIntoEof && /[\r\n]$/.test(text));
-  return result;
-}
-
-/** An entry's login/account/password pairs, up to the token that ends it (left in the lexer). */
-function readFollowers(lex: Lexer, entry: NetrcEntry | undefined, stop: (error: string) => void) {
-  let danglingAtEof = false;
-  for (;;) {
-    const lineBefore = lex.line;
-    lex.next();
-    if (lex.first() === "#") {
-      if (lex.line === lineBefore) lex.readLine();
-      continue;
-    }
-    const empty = lex.isEmpty();
-    if (empty || lex.is("machine") || lex.is("default") || lex.is("macdef")) {
-      // a quoted "" where a keyword belongs ends Python's parse, silently
-      return { pending: !empty, endsHere: empty && !lex.atEnd(), danglingAtEof };
-    }
-    const field = followerField(lex);
-    if (!field) {
-      stop(`bad follower token ${JSON.stringify(lex.value())}`);
-      continue; // not ours to remove
-    }
-    lex.next();
-    danglingAtEof = lex.isEmpty() && lex.atEnd(); // a keyword without its value: what follows would be it
-    if (entry) {
-      entry[field] = lex.value();
-      entry.end = lex.end;
-    }
-  }
-}
-
-/** The entry field each follower keyword sets ("user" is another name for "login"). */
-const FIELDS: Record<string, "login" | "account" | "password"> = {
-  login: "login",
-  user: "login",
-  account: "account",
-  password: "password",
-};
-
-/** The field the current token sets, compared in place (no slice per token). */
-function followerField(lex: Lexer): "login" | "account" | "password" | null {
-  for (const word in FIELDS) if (lex.is(word)) return FIELDS[word];
-  return null;
-}
-
-/** A macdef body runs to its blank line; one that runs into the end of the file stops Python. */
-function skipMacro(lex: Lexer, stop: (error?: string) => void): void {
-  for (;;) {
-    const body = lex.readLine();
-    if (!body) {
-      stop("Macro definition missing null line terminator.");
-      lex.openAtEof = true;
-      return;
-    }
-    if (body === "\n") return;
-  }
-}
-
-/** What Python's `netrc(path).authenticators(machine)` sees: the machine's entry, and `default`. */
-export function netrcLookup(
-  text: string,
-  machine: string,
-): { entry?: NetrcEntry; fallback?: NetrcEntry; error?: string } {
-  const parsed = parseNetrc(text, toBytes(machine));
-  if (parsed.error) return { error: parsed.error };
-  const visible = parsed.entries.slice(0, parsed.visible);
-  // later entries overwrite earlier ones in Python's dict
-  return {
-    entry: visible.filter(entryFor(machine)).at(-1),
-    fallback: visible.findLast((e) => e.kind === "default"),
-  };
-}
-
-function entryFor(machine: string): (e: NetrcEntry) => boolean {
-  const name = toBytes(machine);
-  return (e) => e.kind === "machine" && e.name === name;
-}
-
-/** Where an insertion or removal at `at` begins: the line's start, when only blanks come before it. */
-function lineStartBefore(text: string, at: number): number {
-  const lineStart = text.lastIndexOf("\n", at - 1) + 1;
-  return /^[ \t]*$/.test(text.slice(lineStart, at)) ? lineStart : at;
-}
-
-/** A netrc token, quoted the way the format allows when it has to be. */
-function netrcToken(value: string): string {
-  return /^[^\s"\\#]+$/.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
-}
-
-/** Removes every entry for `machine`, and the lines they stood on; every other byte stays. */
-export function removeNetrcEntry(
-  text: string,
-  machine: string,
-  parsed = parseNetrc(text, toBytes(machine)),
-): { text: string; removed: number } {
-  const ours = parsed.entries.filter(entryFor(machine));
-  for (const e of ours.reverse()) {
-    const rest = /[ \t]*(\r?\n|\r)?/y; // the blanks and line end after it go too
-    rest.lastIndex = e.end;
-    const end = e.end + rest.exec(text)![0].length;
-    text = text.slice(0, lineStartBefore(text, e.start)) + text.slice(end);
-  }
-  return { text, removed: ours.length };
-}
-
-/**
- * Replaces the entry for `machine` with a fresh three-line one. It goes last, as upstream puts it,
- * but before a `default` entry (curl and others take the first match). A file Python reads cleanly
- * is parsed once more only where the entry went; any other is placed by trying: where the end of a
- * broken file would swallow the entry (an unclosed quote, a dangling `machine`), it goes before
- * another entry. Every placement is checked: ours reads back, all others are unchanged.
- */
-export function updateNetrc(text: string, machine: string, key: string, fastPath = true): NetrcUpdate {
-  const focus = toBytes(machine);
-  const original = parseNetrc(text, focus);
-  const { text: base, removed } = removeNetrcEntry(text, machine, original);
-  const parsed = removed ? parseNetrc(base, focus) : original;
-  const eol = /\r\n/.test(base) ? "\r\n" : "\n";
-  const entry = toBytes(
-    [`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol),
-  );
-  const fields = ["machine", toBytes(machine), "user", "", toBytes(key)].join("\0");
-  const fresh = (text: string, entries: NetrcEntry[]) => {
-    const ours = entries.filter(entryFor(machine));
-    return (
-      ours.length === 1 &&
-      text.slice(ours[0].start, ours[0].end) === entry.trimEnd() && // nothing after it joined it
-      netrcFields(ours[0]) === fields
-    );
-  };
-  const lineEnd = base && !/[\r\n]$/.test(base) ? eol : ""; // a last line without its line end
-  const placement: Placement = { base, entry, eol, lineEnd, focus: toBytes(machine), fresh };
-  const clean = fastPath ? placeCleanly(placement, parsed) : null;
-  const placed = clean ?? placeByTrying(placement, parseNetrc(base));
-  return { text: placed.text, replaced: removed > 0, problem: utf8Problem(placed.text) ?? placed.error };
-}
-
-/** Our fresh entry, the file it goes into, and how to tell that it reads back as written. */
-interface Placement {
-  base: string;
-  entry: string;
-  eol: string;
-  lineEnd: string;
-  focus: string;
-  fresh: (text: string, entries: NetrcEntry[]) => boolean;
-}
-
-const netrcFields = (e: NetrcEntry) => [e.kind, e.name, e.login, e.account, e.password].join("\0");
-
-/**
- * The fast path, for a file Python reads to its end with nothing left open: the entry goes before
- * `default` or at the end, and only the text from there on is parsed again, since what comes
- * before it reads the same. Null when the file is not that clean.
- */
-function placeCleanly({ base, entry, lineEnd, focus, fresh }: Placement, parsed: NetrcParse) {
-  if (parsed.error || parsed.stopAt < base.length || !parsed.cleanEnd) return null;
-  const at = parsed.entries.findIndex((e) => e.kind === "default");
-  const cut = at < 0 ? base.length : lineStartBefore(base, parsed.entries[at].start);
-  const sep = cut === base.length ? lineEnd : "";
-  const tail = entry + base.slice(cut);
-  const after = parseNetrc(tail, focus);
-  const rest = parsed.entries.slice(at < 0 ? parsed.entries.length : at);
-  const same =
-    !after.error &&
-    after.visible === rest.length + 1 &&
-    after.entries.slice(1).every((e, i) => netrcFields(e) === netrcFields(rest[i])) &&
-    fresh(tail, after.entries.slice(0, 1));
-  return same ? { text: base.slice(0, cut) + sep + tail, error: undefined } : null;
-}
-
-/** Tries each placement in turn and keeps the first that reads back right and changes no other entry. */
-function placeByTrying({ base, entry, eol, lineEnd, focus, fresh }: Placement, parsed: NetrcParse) {
-  const insertAt = (at: number) =>
-    base.slice(0, lineStartBefore(base, at)) + entry + base.slice(lineStartBefore(base, at));
-  const defaultEntry = parsed.entries.find((e) => e.kind === "default");
-  const sep = lineEnd + (parsed.openAtEof ? eol : ""); // a macdef body ends at a blank line
-  const candidates = [
-    () => (defaultEntry ? insertAt(defaultEntry.start) : base + sep + entry),
-    () => insertAt(parsed.stopAt), // before the token where Python stops reading
-    ...parsed.entries
-      .slice(-20)
-      .reverse()
-      .map((e) => () => insertAt(e.start)),
-    () => entry + base,
-  ];
-  const isOurs = (e: NetrcEntry) => e.kind === "machine" && e.name === focus;
-  const others = parsed.entries.map(netrcFields).join("\n");
-  for (const candidate of candidates) {
-    const text = candidate();
-    const after = parseNetrc(text);
-    const ours = after.entries.find(isOurs)!;
-    const rest = after.entries
-      .filter((e) => !isOurs(e))
-      .map(netrcFields)
-      .join("\n");
-    // Python stops at a bare ""
-    const readable = parsed.error || (!after.error && after.entries.indexOf(ours) < after.visible);
-    if (fresh(text, after.entries) && rest === others && readable) {
-      return { text, error: after.error };
-    }
-  }
-  const why = parsed.error ?? `Python's netrc stops reading at offset ${parsed.stopAt}`;
-  throw new LoginError(
-    `Cannot add an entry to this netrc file without changing its others (${why}). ` +
-      "Fix that line, or set NETRC to another file.",
-  );
-}
-
-/** A well-formed UTF-8 sequence of two to four bytes, as one char per byte. */
-const UTF8_MULTIBYTE = new RegExp(
-  [
-    "[\\xc2-\\xdf][\\x80-\\xbf]",
-    "\\xe0[\\xa0-\\xbf][\\x80-\\xbf]|[\\xe1-\\xec\\xee\\xef][\\x80-\\xbf]{2}|\\xed[\\x80-\\x9f][\\x80-\\xbf]",
-    "\\xf0[\\x90-\\xbf][\\x80-\\xbf]{2}|[\\xf1-\\xf3][\\x80-\\xbf]{3}|\\xf4[\\x80-\\x8f][\\x80-\\xbf]{2}",
-  ].join("|"),
-  "y",
-);
-
-/** What Python's UTF-8 decoding of the file raises, if anything: it reads netrc files as UTF-8. */
-export function utf8Problem(bytes: string): string | undefined {
-  const nonAscii = /[^\x00-\x7f]/g;
-  const multiByte = UTF8_MULTIBYTE;
-  for (let found = nonAscii.exec(bytes); found; found = nonAscii.exec(bytes)) {
-    multiByte.lastIndex = found.index;
-    if (!multiByte.test(bytes)) {
-      const byte = bytes.charCodeAt(found.index).toString(16).padStart(2, "0");
-      const line = lineBreaks(bytes, 0, found.index) + 1;
-      return `'utf-8' codec can't decode byte 0x${byte} in position ${found.index} (line ${line})`;
-    }
-    nonAscii.lastIndex = multiByte.lastIndex;
-  }
-  return undefined;
+  return Object.assign(createConsola({ reporters: [reporter], level: 3 }), {
+    ask: (text: string) => write(line("info", text)),
+  });
 }
 
 // --- settings files (INI, as Python's configparser reads them) ---
@@ -1081,7 +979,598 @@ export function updateSettings(text: string, changes: Record<string, string | nu
   return [...(body ? [body, ""] : []), "[default]", ...added, ""].join(eol);
 }
 
-// --- edges: files ---
+export function settingsPaths(world: World): { system: string | null; workspace: string } {
+  const { env, home, cwd } = world;
+  const configDir = env.WANDB_CONFIG_DIR
+    ? expandHome(env.WANDB_CONFIG_DIR, home)
+    : home && join(home, ".config", "wandb");
+  const root = env.WANDB_DIR ? resolve(cwd, expandHome(env.WANDB_DIR, home)) : cwd;
+  const workspaceDir = world.fs.existsSync(join(root, ".wandb")) ? ".wandb" : "wandb";
+  return {
+    system: configDir ? join(configDir, "settings") : null,
+    workspace: join(root, workspaceDir, "settings"),
+  };
+}
+
+/** A file we only read for what it offers: unreadable is warned about and treated as missing. */
+
+function readSettings(world: World, log: Log): Settings[] {
+  const { system, workspace } = settingsPaths(world);
+  const files = [
+    { path: system, scope: "system" as const },
+    { path: workspace, scope: "workspace" as const },
+  ];
+  return files
+    .filter((f): f is { path: string; scope: Settings["scope"] } => !!f.path)
+    .map(({ path, scope }) => {
+      const text = readOrWarn(world, path, log);
+      const parsed = parseSettings(text ?? "");
+      if (parsed.error) log.warn(`Ignoring the settings file ${path}: ${parsed.error}.`);
+      const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, fromBytes(v)]));
+      return { path, scope, exists: text !== null, values };
+    });
+}
+
+// --- netrc reading ---
+// The contract: read a netrc exactly as Python's `netrc` module does (the W&B SDK reads it so),
+// and go on past its errors, so that the writer keeps every byte it does not own. Files are
+// latin1 strings (one char per byte), so every byte is kept exactly. Two readers give one answer:
+// `parseTokens`, the lexer that reads every file, and `parsePlainFile`, one native regex match
+// per entry for files of plain entries (almost all). Property tests prove them equal
+// (tests: "the slicing lexer and the plain reference parse agree on every file", "focused and
+// plain parses agree with the full parse"), and prove the writer's fast placement equal to
+// trying every placement ("the fast placement gives the same bytes as trying every placement").
+
+export interface NetrcEntry {
+  kind: "machine" | "default";
+  name: string;
+  login: string;
+  account: string;
+  password: string;
+  start: number; // offset of the `machine`/`default` token
+  end: number; // offset just past the entry's last login/account/password value
+}
+/** How a file ends: "open" when a quote, escape or macdef body runs into it (what is appended joins
+ * it); "dangling" when a keyword waits for its value or a token would continue; else "closed". */
+export type NetrcEnd = "closed" | "open" | "dangling";
+export interface NetrcParse {
+  entries: NetrcEntry[];
+  visible: number; // how many entries Python's `netrc` sees before it stops or raises
+  stopAt: number; // the offset where Python stops reading (the file's length when it reads it all)
+  error?: string; // what Python's `netrc` would raise, if anything
+  end: NetrcEnd;
+}
+
+/** NETRC, else ~/.netrc or ~/_netrc if one exists, else the platform's default. */
+export function netrcPath(world: World): string {
+  const { env, home } = world;
+  if (env.NETRC) return expandHome(env.NETRC, home);
+  if (!home)
+    throw new LoginError("Cannot find your home folder: set NETRC to the netrc file's path, or set HOME.");
+  const candidates = [join(home, ".netrc"), join(home, "_netrc")];
+  return candidates.find((p) => world.fs.existsSync(p)) ?? candidates[world.platform === "win32" ? 1 : 0];
+}
+
+/** What Python's `netrc(path).authenticators(machine)` sees: the machine's entry, and `default`. */
+export function netrcLookup(
+  text: string,
+  machine: string,
+): { entry?: NetrcEntry; fallback?: NetrcEntry; error?: string } {
+  const parsed = parseNetrc(text, toBytes(machine));
+  if (parsed.error) return { error: parsed.error };
+  const visible = parsed.entries.slice(0, parsed.visible);
+  // later entries overwrite earlier ones in Python's dict
+  return {
+    entry: visible.filter(entryFor(machine)).at(-1),
+    fallback: visible.findLast((e) => e.kind === "default"),
+  };
+}
+
+function entryFor(machine: string): (e: NetrcEntry) => boolean {
+  const name = toBytes(machine);
+  return (e) => e.kind === "machine" && e.name === name;
+}
+
+/**
+ * Parses netrc text the way Python's `netrc` module does, but goes on past its errors. With a
+ * `focus` (a machine name as bytes) it keeps only that machine's entries and `default` ones: a
+ * 50 MB file then costs little more memory than its text.
+ */
+export function parseNetrc(text: string, focus?: string): NetrcParse {
+  return (focus !== undefined && parsePlainFile(text, focus)) || parseTokens(text, focus);
+}
+
+// One whole entry of a plain file: keywords where keywords belong, values without quotes or escapes.
+const BLANK = "[ \\t\\r\\n]";
+const WORD = '[^ \\t\\r\\n"\\\\][^ \\t\\r\\n\\\\]*';
+const PAIRS = `(?:${BLANK}+(?:login|user|account|password)${BLANK}+${WORD})*`;
+const PLAIN_ENTRY = new RegExp(
+  // its leading blanks, or the blanks that end the file
+  `${BLANK}*(?:(?:machine${BLANK}+${WORD}|default)${PAIRS}(?=${BLANK}|$)|$)`,
+  "y",
+);
+
+/**
+ * The fast path of a focused parse, for a file of nothing but plain entries (no comments, macros,
+ * quotes or escapes: almost every netrc): one native regex match per entry, and only our machine's
+ * and `default` entries are taken apart. Null for any other file, which the lexer then reads.
+ */
+function parsePlainFile(text: string, focus: string): NetrcParse | null {
+  const entries: NetrcEntry[] = [];
+  const kept = new RegExp(`${BLANK}*(?:default|machine${BLANK}+${regexQuote(focus)})(?=${BLANK}|$)`, "y");
+  for (let at = 0; at < text.length; at = PLAIN_ENTRY.lastIndex) {
+    PLAIN_ENTRY.lastIndex = kept.lastIndex = at;
+    if (!PLAIN_ENTRY.test(text)) return null;
+    if (!kept.test(text)) continue; // another machine's: nothing of it is needed
+    const [, blanks, words] = /^([ \t\r\n]*)([\s\S]*)$/.exec(text.slice(at, PLAIN_ENTRY.lastIndex))!;
+    if (!words) break; // blanks at the end of the file
+    const [kind, ...rest] = words.split(/[ \t\r\n]+/);
+    const entry: NetrcEntry = {
+      kind: kind as NetrcEntry["kind"],
+      name: kind === "default" ? "default" : rest.shift()!,
+      login: "",
+      account: "",
+      password: "",
+      start: at + blanks.length,
+      end: PLAIN_ENTRY.lastIndex,
+    };
+    for (let i = 0; i < rest.length; i += 2) entry[FIELDS[rest[i]]] = rest[i + 1];
+    entries.push(entry);
+  }
+  return { entries, visible: entries.length, stopAt: text.length, end: "closed" };
+}
+
+/** `s` matched literally inside a RegExp. */
+const regexQuote = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+
+/** Python's parse, token by token: every file, with its errors and where Python stops. */
+function parseTokens(text: string, focus?: string): NetrcParse {
+  const lex = new NetrcLexer(text);
+  const result: NetrcParse = { entries: [], visible: -1, stopAt: text.length, end: "closed" };
+  const stop = (error?: string, at = lex.start) => {
+    if (result.visible >= 0) return;
+    result.visible = result.entries.length;
+    result.stopAt = at;
+    result.error = error && `${error} (line ${lex.line})`;
+  };
+  let pending = false; // the entry before read this token: it is the next top-level one
+  let danglingAtEof = false;
+  for (;;) {
+    const lineBefore = lex.line;
+    if (!pending) lex.next();
+    pending = false;
+    if (lex.atEnd() && lex.isEmpty()) break;
+    if (lex.isEmpty()) {
+      stop(); // Python stops at an empty token such as ""
+      continue;
+    }
+    if (lex.first() === "#") {
+      if (lex.line === lineBefore && lex.end - lex.start === 1) lex.readLine();
+      continue;
+    }
+    if (lex.is("macdef")) {
+      lex.next();
+      skipMacro(lex, stop);
+      continue;
+    }
+    const kind = lex.is("machine") ? "machine" : lex.is("default") ? "default" : null;
+    if (!kind) {
+      stop(`bad toplevel token ${JSON.stringify(lex.value())}`);
+      continue;
+    }
+    const entry = readEntry(lex, kind, focus, stop);
+    if (entry === null) break;
+    pending = entry.pending;
+    danglingAtEof = entry.danglingAtEof;
+    if (entry.kept) result.entries.push(entry.kept);
+    if (entry.endsHere) stop();
+    if (lex.atEnd() && !pending) break;
+  }
+  stop(undefined, text.length);
+  // a last token that ran into the end past an escaped line end would swallow what follows
+  const dangling = danglingAtEof || (lex.ranIntoEof && /[\r\n]$/.test(text));
+  result.end = lex.openAtEof ? "open" : dangling ? "dangling" : "closed";
+  return result;
+}
+
+type Stop = (error?: string) => void;
+
+/** One `machine NAME …` or `default …` entry, kept when it is the focus (or there is none); null
+ * when the file ends where the machine's name belongs. */
+function readEntry(lex: NetrcLexer, kind: NetrcEntry["kind"], focus: string | undefined, stop: Stop) {
+  const start = lex.start;
+  if (kind === "machine") lex.next();
+  if (kind === "machine" && lex.isEmpty()) {
+    stop('missing "machine" name');
+    return null;
+  }
+  const keep = focus === undefined || kind === "default" || lex.is(focus);
+  const name = kind === "default" ? "default" : keep ? lex.value() : "";
+  const kept: NetrcEntry | undefined = keep
+    ? { kind, name, login: "", account: "", password: "", start, end: lex.end }
+    : undefined;
+  return { kept, ...readFollowers(lex, kept, stop) };
+}
+
+/** An entry's login/account/password pairs, up to the token that ends it (left in the lexer). */
+function readFollowers(lex: NetrcLexer, entry: NetrcEntry | undefined, stop: Stop) {
+  let danglingAtEof = false;
+  for (;;) {
+    const lineBefore = lex.line;
+    lex.next();
+    if (lex.first() === "#") {
+      if (lex.line === lineBefore) lex.readLine();
+      continue;
+    }
+    const empty = lex.isEmpty();
+    if (empty || lex.is("machine") || lex.is("default") || lex.is("macdef")) {
+      // a quoted "" where a keyword belongs ends Python's parse, silently
+      return { pending: !empty, endsHere: empty && !lex.atEnd(), danglingAtEof };
+    }
+    const field = followerField(lex);
+    if (!field) {
+      stop(`bad follower token ${JSON.stringify(lex.value())}`);
+      continue; // not ours to remove
+    }
+    lex.next();
+    danglingAtEof = lex.isEmpty() && lex.atEnd(); // a keyword without its value: what follows would be it
+    if (entry) {
+      entry[field] = lex.value();
+      entry.end = lex.end;
+    }
+  }
+}
+
+/** The entry field each follower keyword sets ("user" is another name for "login"). */
+const FIELDS: Record<string, "login" | "account" | "password"> = {
+  login: "login",
+  user: "login",
+  account: "account",
+  password: "password",
+};
+
+/** The field the current token sets, compared in place (no slice per token). */
+function followerField(lex: NetrcLexer): "login" | "account" | "password" | null {
+  for (const word in FIELDS) if (lex.is(word)) return FIELDS[word];
+  return null;
+}
+
+/** A macdef body runs to its blank line; one that runs into the end of the file stops Python. */
+function skipMacro(lex: NetrcLexer, stop: Stop): void {
+  for (;;) {
+    const body = lex.readLine();
+    if (!body) {
+      stop("Macro definition missing null line terminator.");
+      lex.openAtEof = true;
+      return;
+    }
+    if (body === "\n") return;
+  }
+}
+
+const BLANKS = /[ \t\r\n]*/y;
+const PLAIN_RUN = /[^ \t\r\n\\]*/y; // an unquoted token up to whitespace or an escape
+const QUOTED_RUN = /[^"\\\r]*/y; // a quoted token up to its quote, an escape or a \r to translate
+const LINE = /[^\r\n]*(\r\n|\r|\n)?/y;
+
+/**
+ * Python's `_netrclex` over a byte string. A token is its offsets: its text is sliced only when
+ * asked for (`value`), and compared in place (`is`), so a 50 MB file allocates next to nothing
+ * per token. Escaped and quoted tokens, rare, are built as they are read.
+ */
+class NetrcLexer {
+  pos = 0;
+  line = 1;
+  start = 0; // the current token is text[start, end) when `sliced`
+  end = 0;
+  openAtEof = false; // a quote, escape or macdef body runs into the end of the file
+  ranIntoEof = false; // the last plain token ends at the end of the file
+  private sliced = true;
+  private built = "";
+
+  constructor(private readonly text: string) {}
+
+  /** Reads the next token. */
+  next(): void {
+    const from = this.pos;
+    this.skip(BLANKS);
+    if (this.pos > from + 1 || this.text[from] !== " ") this.line += lineBreaks(this.text, from, this.pos);
+    this.start = this.end = this.pos;
+    this.sliced = true;
+    if (this.pos < this.text.length) {
+      if (this.text[this.pos] === '"') this.quoted();
+      else this.plain();
+    }
+  }
+
+  value(): string {
+    return this.sliced ? this.text.slice(this.start, this.end) : this.built;
+  }
+
+  is(word: string): boolean {
+    if (!this.sliced) return this.built === word;
+    return this.end - this.start === word.length && this.text.startsWith(word, this.start);
+  }
+
+  isEmpty(): boolean {
+    return this.sliced ? this.end === this.start : !this.built;
+  }
+
+  first(): string | undefined {
+    return this.sliced ? this.text[this.start] : this.built[0];
+  }
+
+  atEnd(): boolean {
+    return this.pos >= this.text.length;
+  }
+
+  /** The rest of the line, its line end as "\n" ("" at the end of the file). */
+  readLine(): string {
+    LINE.lastIndex = this.pos;
+    const [s, eol] = LINE.exec(this.text)!;
+    this.pos += s.length;
+    if (eol) this.line++;
+    return eol ? `${s.slice(0, -eol.length)}\n` : s;
+  }
+
+  private skip(re: RegExp): void {
+    re.lastIndex = this.pos;
+    re.test(this.text);
+    this.pos = re.lastIndex;
+  }
+
+  private take(re: RegExp): string {
+    const from = this.pos;
+    this.skip(re);
+    return this.text.slice(from, this.pos);
+  }
+
+  private readChar(): string {
+    if (this.pos >= this.text.length) return "";
+    let ch = this.text[this.pos++];
+    if (ch === "\r") {
+      if (this.text[this.pos] === "\n") this.pos++;
+      ch = "\n"; // universal newlines, as Python reads the file
+    }
+    if (ch === "\n") this.line++;
+    return ch;
+  }
+
+  private escaped(): string {
+    this.pos++; // the backslash
+    const ch = this.readChar();
+    this.openAtEof ||= !ch;
+    return ch;
+  }
+
+  private plain(): void {
+    this.skip(PLAIN_RUN);
+    this.sliced = this.text[this.pos] !== "\\";
+    if (!this.sliced) {
+      this.built = this.text.slice(this.start, this.pos);
+      while (this.text[this.pos] === "\\") this.built += this.escaped() + this.take(PLAIN_RUN);
+    }
+    this.end = this.pos;
+    this.ranIntoEof = this.pos >= this.text.length; // what is appended would continue it
+    this.readChar(); // the whitespace that ends it is read too (and counts as a line)
+  }
+
+  private quoted(): void {
+    this.pos++; // the opening quote
+    this.sliced = false;
+    this.built = "";
+    for (;;) {
+      const from = this.pos;
+      this.built += this.take(QUOTED_RUN);
+      this.line += lineBreaks(this.text, from, this.pos);
+      const ch = this.text[this.pos];
+      if (ch === undefined) {
+        this.openAtEof = true;
+        break;
+      }
+      if (ch === '"') {
+        this.pos++;
+        break;
+      }
+      this.built += ch === "\\" ? this.escaped() : this.readChar();
+    }
+    this.end = this.pos;
+  }
+}
+
+/** Lines that text[from, to) ends, as universal newlines count them (\r\n is one). */
+function lineBreaks(text: string, from = 0, to = text.length): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) n++;
+  }
+  return n;
+}
+
+/** A well-formed UTF-8 sequence of two to four bytes, as one char per byte. */
+const UTF8_MULTIBYTE = new RegExp(
+  [
+    "[\\xc2-\\xdf][\\x80-\\xbf]",
+    "\\xe0[\\xa0-\\xbf][\\x80-\\xbf]|[\\xe1-\\xec\\xee\\xef][\\x80-\\xbf]{2}|\\xed[\\x80-\\x9f][\\x80-\\xbf]",
+    "\\xf0[\\x90-\\xbf][\\x80-\\xbf]{2}|[\\xf1-\\xf3][\\x80-\\xbf]{3}|\\xf4[\\x80-\\x8f][\\x80-\\xbf]{2}",
+  ].join("|"),
+  "y",
+);
+
+/** What Python's UTF-8 decoding of the file raises, if anything: it reads netrc files as UTF-8. */
+export function utf8Problem(bytes: string): string | undefined {
+  const nonAscii = /[^\x00-\x7f]/g;
+  const multiByte = UTF8_MULTIBYTE;
+  for (let found = nonAscii.exec(bytes); found; found = nonAscii.exec(bytes)) {
+    multiByte.lastIndex = found.index;
+    if (!multiByte.test(bytes)) {
+      const byte = bytes.charCodeAt(found.index).toString(16).padStart(2, "0");
+      const line = lineBreaks(bytes, 0, found.index) + 1;
+      return `'utf-8' codec can't decode byte 0x${byte} in position ${found.index} (line ${line})`;
+    }
+    nonAscii.lastIndex = multiByte.lastIndex;
+  }
+  return undefined;
+}
+
+// --- netrc writing ---
+// Our entry replaces the old one and goes last, but before `default` (curl and others take the
+// first match). Every byte we do not own is kept; every placement is checked by parsing it again.
+
+/** A netrc with our entry in it, whether it replaced one, and what Python's netrc says of the file. */
+export interface NetrcUpdate {
+  text: string;
+  replaced: boolean;
+  problem?: string;
+}
+
+/** Removes every entry for `machine`, and the lines they stood on; every other byte stays. */
+export function removeNetrcEntry(
+  text: string,
+  machine: string,
+  parsed = parseNetrc(text, toBytes(machine)),
+): { text: string; removed: number } {
+  const ours = parsed.entries.filter(entryFor(machine));
+  for (const e of ours.reverse()) {
+    const rest = /[ \t]*(\r?\n|\r)?/y; // the blanks and line end after it go too
+    rest.lastIndex = e.end;
+    const end = e.end + rest.exec(text)![0].length;
+    text = text.slice(0, lineStartBefore(text, e.start)) + text.slice(end);
+  }
+  return { text, removed: ours.length };
+}
+
+/**
+ * Replaces the entry for `machine` with a fresh three-line one. A file Python reads cleanly is
+ * parsed once more only where the entry went; any other is placed by trying: where the end of a
+ * broken file would swallow the entry (an unclosed quote, a dangling `machine`), it goes before
+ * another entry. Every placement is checked: ours reads back, all others are unchanged.
+ */
+export function updateNetrc(text: string, machine: string, key: string, fastPath = true): NetrcUpdate {
+  const focus = toBytes(machine);
+  const original = parseNetrc(text, focus);
+  const { text: base, removed } = removeNetrcEntry(text, machine, original);
+  const parsed = removed ? parseNetrc(base, focus) : original;
+  const placement = placementOf(base, machine, key);
+  const clean = fastPath ? placeCleanly(placement, parsed) : null;
+  const placed = clean ?? placeByTrying(placement, parseNetrc(base));
+  return { text: placed.text, replaced: removed > 0, problem: utf8Problem(placed.text) ?? placed.error };
+}
+
+/** Our fresh entry, the file it goes into, and how to tell that it reads back as written. */
+interface Placement {
+  base: string;
+  entry: string;
+  eol: string;
+  lineEnd: string; // what a last line without its line end needs before our entry
+  focus: string;
+  isOurs: (e: NetrcEntry) => boolean;
+  fresh: (text: string, entries: NetrcEntry[]) => boolean;
+}
+
+function placementOf(base: string, machine: string, key: string): Placement {
+  const eol = /\r\n/.test(base) ? "\r\n" : "\n";
+  const entry = toBytes(
+    [`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol),
+  );
+  const focus = toBytes(machine);
+  const expected: NetrcEntry = {
+    kind: "machine",
+    name: focus,
+    login: "user",
+    account: "",
+    password: toBytes(key),
+    start: 0,
+    end: 0,
+  };
+  const isOurs = entryFor(machine);
+  const fresh = (text: string, entries: NetrcEntry[]) => {
+    const ours = entries.filter(isOurs);
+    return (
+      ours.length === 1 &&
+      text.slice(ours[0].start, ours[0].end) === entry.trimEnd() && // nothing after it joined it
+      netrcFields(ours[0]) === netrcFields(expected)
+    );
+  };
+  const lineEnd = base && !/[\r\n]$/.test(base) ? eol : "";
+  return { base, entry, eol, lineEnd, focus, isOurs, fresh };
+}
+
+/** A netrc token, quoted the way the format allows when it has to be. */
+function netrcToken(value: string): string {
+  return /^[^\s"\\#]+$/.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
+const netrcFields = (e: NetrcEntry) => [e.kind, e.name, e.login, e.account, e.password].join("\0");
+
+/**
+ * The fast path, for a file Python reads to its end with nothing left open: the entry goes before
+ * `default` or at the end, and only the text from there on is parsed again, since what comes
+ * before it reads the same. Null when the file is not that clean.
+ */
+function placeCleanly({ base, entry, lineEnd, focus, fresh }: Placement, parsed: NetrcParse) {
+  if (parsed.error || parsed.stopAt < base.length || parsed.end !== "closed") return null;
+  const at = parsed.entries.findIndex((e) => e.kind === "default");
+  const cut = at < 0 ? base.length : lineStartBefore(base, parsed.entries[at].start);
+  const sep = cut === base.length ? lineEnd : "";
+  const tail = entry + base.slice(cut);
+  const after = parseNetrc(tail, focus);
+  const rest = parsed.entries.slice(at < 0 ? parsed.entries.length : at);
+  const same =
+    !after.error &&
+    after.visible === rest.length + 1 &&
+    after.entries.slice(1).every((e, i) => netrcFields(e) === netrcFields(rest[i])) &&
+    fresh(tail, after.entries.slice(0, 1));
+  return same ? { text: base.slice(0, cut) + sep + tail, error: undefined } : null;
+}
+
+/** Tries each placement in turn and keeps the first that reads back right and changes no other entry. */
+function placeByTrying({ base, entry, eol, lineEnd, isOurs, fresh }: Placement, parsed: NetrcParse) {
+  const insertAt = (at: number) =>
+    base.slice(0, lineStartBefore(base, at)) + entry + base.slice(lineStartBefore(base, at));
+  const defaultEntry = parsed.entries.find((e) => e.kind === "default");
+  const sep = lineEnd + (parsed.end === "open" ? eol : ""); // a macdef body ends at a blank line
+  const candidates = [
+    () => (defaultEntry ? insertAt(defaultEntry.start) : base + sep + entry),
+    () => insertAt(parsed.stopAt), // before the token where Python stops reading
+    ...parsed.entries
+      .slice(-20)
+      .reverse()
+      .map((e) => () => insertAt(e.start)),
+    () => entry + base,
+  ];
+  const others = parsed.entries.map(netrcFields).join("\n");
+  for (const candidate of candidates) {
+    const text = candidate();
+    const after = parseNetrc(text);
+    const ours = after.entries.find(isOurs)!;
+    const rest = after.entries
+      .filter((e) => !isOurs(e))
+      .map(netrcFields)
+      .join("\n");
+    // Python stops at a bare ""
+    const readable = parsed.error || (!after.error && after.entries.indexOf(ours) < after.visible);
+    if (fresh(text, after.entries) && rest === others && readable) {
+      return { text, error: after.error };
+    }
+  }
+  const why = parsed.error ?? `Python's netrc stops reading at offset ${parsed.stopAt}`;
+  throw new LoginError(
+    `Cannot add an entry to this netrc file without changing its others (${why}). ` +
+      "Fix that line, or set NETRC to another file.",
+  );
+}
+
+/** Where an insertion or removal at `at` begins: the line's start, when only blanks come before it. */
+function lineStartBefore(text: string, at: number): number {
+  const lineStart = text.lastIndexOf("\n", at - 1) + 1;
+  return /^[ \t]*$/.test(text.slice(lineStart, at)) ? lineStart : at;
+}
+
+// --- files and locks ---
+
+const NOT_REGULAR = "not a regular file";
 
 const errorText = (e: unknown) => {
   const err = e as NodeJS.ErrnoException;
@@ -1097,48 +1586,69 @@ const errorText = (e: unknown) => {
   return err.code ? `${causes[err.code] ?? err.message} (${err.code})` : String(err.message ?? e);
 };
 
-const NOT_REGULAR = "not a regular file";
+const octal = (mode: number) => mode.toString(8).padStart(4, "0");
+const expandHome = (p: string, home: string | null) => (home && /^~(\/|$)/.test(p) ? home + p.slice(1) : p);
 
 /** True when `path` (through its links) is a regular file or does not exist: devices, FIFOs,
  * sockets and folders are never opened for reading nor replaced. */
-export function regularOrMissing(path: string): boolean {
+export function regularOrMissing({ fs }: World, path: string): boolean {
   try {
-    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? true;
+    return fs.statSync(path, { throwIfNoEntry: false })?.isFile() ?? true;
   } catch {
     return true; // a parent that is no folder: the write says why
   }
 }
 
 /** A file's bytes as a latin1 string, or null when it does not exist. */
-export function readText(path: string): string | null {
-  if (!existsSync(path)) return null; // cheaper than the exception, on the common path
+export function readText({ fs }: World, path: string): string | null {
+  if (!fs.existsSync(path)) return null; // cheaper than the exception, on the common path
   let fd: number | undefined;
   try {
     // a FIFO must not block the open
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    if (!fstatSync(fd).isFile()) throw new LoginError(`Cannot read ${path}: ${NOT_REGULAR}.`);
-    return readFileSync(fd, "latin1");
+    const { O_RDONLY, O_NONBLOCK, O_NOCTTY } = fs.constants;
+    fd = fs.openSync(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (!fs.fstatSync(fd).isFile()) throw new LoginError(`Cannot read ${path}: ${NOT_REGULAR}.`);
+    return fs.readFileSync(fd, "latin1");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e instanceof LoginError ? e : new LoginError(`Cannot read ${path}: ${errorText(e)}.`);
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** A file we only read for what it offers: unreadable is warned about and treated as missing. */
+function readOrWarn(world: World, path: string, log: Log): string | null {
+  try {
+    return readText(world, path);
+  } catch (e) {
+    log.warn(`${(e as Error).message} Ignoring it.`);
+    return null;
   }
 }
 
 /** Follows symlinks, dangling ones too, so a dotfile manager's link stays a link. */
-function realTarget(path: string): string {
+function realTarget({ fs }: World, path: string): string {
   for (let hops = 0; hops < 40; hops++) {
     let isLink = false;
     try {
-      isLink = lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+      isLink = fs.lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
     } catch {
       /* the write says why */
     }
     if (!isLink) return path;
-    path = resolve(dirname(path), readlinkSync(path));
+    path = resolve(dirname(path), fs.readlinkSync(path));
   }
   throw new LoginError(`Cannot resolve ${path}: too many symbolic links.`);
+}
+
+/** A new file's folder is private: 0700. */
+function makeFolderFor(world: World, file: string): void {
+  try {
+    world.fs.mkdirSync(dirname(realTarget(world, file)), { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new LoginError(`Cannot write ${file}: ${errorText(e)}.`);
+  }
 }
 
 /**
@@ -1149,88 +1659,104 @@ function realTarget(path: string): string {
  * A run killed mid-write leaves the old file whole; its lock and temp file go with the next run.
  */
 export function updateFileLocked(
+  world: World,
   path: string,
   change: (old: string | null) => string | null,
   log: Pick<Log, "info">,
   secret = true,
 ): boolean {
-  const target = realTarget(path);
+  const { fs } = world;
+  const target = realTarget(world, path);
   // reused below while the file is still missing
-  const forNoFile = existsSync(target) ? undefined : change(null);
+  const forNoFile = fs.existsSync(target) ? undefined : change(null);
   if (forNoFile === null) return false; // nothing to remove: no lock
   const fail = (e: unknown): never => {
     throw e instanceof LoginError ? e : new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
   };
-  if (!regularOrMissing(target)) fail(new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`));
+  if (!regularOrMissing(world, target)) fail(new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`));
   const lock = `${target}.lock`;
   for (;;) {
-    const mine = acquireLock(lock, fail);
+    const mine = acquireLock(world, lock, fail);
     let owned = true;
-    const temp = `${target}.tmp-${process.pid}-${Date.now().toString(36)}`;
+    const temp = `${target}.tmp-${world.pid}-${world.now().toString(36)}`;
     try {
-      const old = readText(target);
+      const old = readText(world, target);
       const next = old === null && forNoFile !== undefined ? forNoFile : change(old);
       if (next === null) return false;
-      const before = old === null ? undefined : statSync(target);
+      const before = old === null ? undefined : fs.statSync(target);
       const mode = secret || !before ? 0o600 : before.mode & 0o777;
-      writeTemp(temp, next, mode, before);
-      owned = isLock(lock, mine);
+      writeTemp(world, temp, next, mode, before);
+      owned = isLock(world, lock, mine);
       if (!owned) {
-        rmSync(temp, { force: true });
+        fs.rmSync(temp, { force: true });
         continue; // taken as stale meanwhile: start over
       }
-      replaceWith(temp, target, next, mode, log);
+      replaceWith(world, temp, target, next, mode, log);
       if (secret && before && before.mode & 0o077) {
         log.info(`Tightened the permissions of ${path} from ${octal(before.mode & 0o777)} to 0600.`);
       }
       return true;
     } catch (e) {
-      rmSync(temp, { force: true });
+      fs.rmSync(temp, { force: true });
       return fail(e);
     } finally {
-      if (owned && isLock(lock, mine)) unlinkSync(lock);
+      if (owned && isLock(world, lock, mine)) fs.unlinkSync(lock);
     }
   }
 }
 
 /** The new content, complete and on disk, in a 0600 temp file owned like the file it replaces. */
-function writeTemp(temp: string, text: string, mode: number, before?: { uid: number; gid: number }): void {
-  const fd = openSync(temp, "wx", 0o600);
+function writeTemp(world: World, temp: string, text: string, mode: number, before?: Owner): void {
+  const { fs } = world;
+  const fd = fs.openSync(temp, "wx", 0o600);
   try {
-    writeSync(fd, text, null, "latin1");
-    fchmodSync(fd, mode);
-    if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {
+    fs.writeSync(fd, text, null, "latin1");
+    fs.fchmodSync(fd, mode);
+    if (before && (before.uid !== world.uid || before.gid !== world.gid)) {
       try {
-        fchownSync(fd, before.uid, before.gid); // root over a user's home: the user keeps the file
+        fs.fchownSync(fd, before.uid, before.gid); // root over a user's home: the user keeps the file
       } catch {
         /* not root: the file becomes ours, as any rewrite by us would */
       }
     }
-    fsyncSync(fd);
+    fs.fsyncSync(fd);
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
 /** Renames the temp file over the target; a bind-mounted target (EBUSY, EXDEV) is rewritten in place. */
-function replaceWith(temp: string, target: string, text: string, mode: number, log: Pick<Log, "info">): void {
+function replaceWith(
+  world: World,
+  temp: string,
+  target: string,
+  text: string,
+  mode: number,
+  log: Pick<Log, "info">,
+) {
+  const { fs } = world;
   try {
-    renameSync(temp, target);
+    fs.renameSync(temp, target);
     return;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== "EBUSY" && code !== "EXDEV") throw e;
   }
-  const fd = openSync(target, "r+");
+  const fd = fs.openSync(target, "r+");
   try {
-    writeSync(fd, text, 0, "latin1");
-    ftruncateSync(fd, Buffer.byteLength(text, "latin1"));
-    fchmodSync(fd, mode);
-    fsyncSync(fd);
+    fs.writeSync(fd, text, 0, "latin1");
+    fs.ftruncateSync(fd, Buffer.byteLength(text, "latin1"));
+    fs.fchmodSync(fd, mode);
+    fs.fsyncSync(fd);
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
-  rmSync(temp, { force: true });
+  fs.rmSync(temp, { force: true });
   log.info(`${target} is a mount point: rewrote it in place (the complete new content was saved first).`);
 }
 
@@ -1240,78 +1766,167 @@ interface LockId {
   pid: string;
 }
 
-function lockPid(path: string): string {
+function lockPid({ fs }: World, path: string): string {
   try {
-    return readFileSync(path, "utf8");
+    return fs.readFileSync(path, "utf8");
   } catch {
     return "";
   }
 }
 
-function isLock(path: string, id: LockId): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.ino === id.ino && lockPid(path) === id.pid;
+function isLock(world: World, path: string, id: LockId): boolean {
+  const st = world.fs.statSync(path, { throwIfNoEntry: false });
+  return st?.ino === id.ino && lockPid(world, path) === id.pid;
 }
 
 /** Takes the lock file; breaks it when its owner is gone or it is older than LOCK_STALE_MS. */
-function acquireLock(lock: string, fail: (e: unknown) => never): LockId {
-  const started = Date.now();
+function acquireLock(world: World, lock: string, fail: (e: unknown) => never): LockId {
+  const { fs } = world;
+  const started = world.now();
+  const pid = String(world.pid);
   for (;;) {
     let fd: number | undefined;
     try {
-      fd = openSync(lock, "wx", 0o600);
-      writeSync(fd, String(process.pid));
-      return { ino: fstatSync(fd).ino, pid: String(process.pid) };
+      fd = fs.openSync(lock, "wx", 0o600);
+      fs.writeSync(fd, pid);
+      return { ino: fs.fstatSync(fd).ino, pid };
     } catch (e) {
-      if (fd !== undefined) rmSync(lock, { force: true }); // a full disk must not leave an empty lock
+      if (fd !== undefined) fs.rmSync(lock, { force: true }); // a full disk must not leave an empty lock
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") fail(e);
     } finally {
-      if (fd !== undefined) closeSync(fd);
+      if (fd !== undefined) fs.closeSync(fd);
     }
-    if (breakStaleLock(lock)) continue;
-    if (Date.now() - started > LOCK_GIVE_UP_MS)
+    if (breakStaleLock(world, lock)) continue;
+    if (world.now() - started > LOCK_GIVE_UP_MS)
       fail(new LoginError(`Timed out waiting for the lock ${lock}; remove it if no wandb-login is running.`));
-    Bun.sleepSync(5 + Math.random() * 10);
+    world.sleep(5 + Math.random() * 10);
   }
 }
 
 /** A lock is stale when its run is gone or it is old; one without a pid is stale after 2 s. */
-function isStale(pid: string, ageMs: number): boolean {
+function isStale(world: World, pid: string, ageMs: number): boolean {
   if (!/^\d+$/.test(pid)) return ageMs > LOCK_EMPTY_STALE_MS;
-  return ageMs > LOCK_STALE_MS || !isAlive(Number(pid));
+  return ageMs > LOCK_STALE_MS || !world.isRunning(Number(pid));
 }
 
 /**
  * Removes a dead run's lock, and the temp file it may have left mid-write. The lock is moved aside
  * first and checked: when a live run took the lock since we looked, it is put back.
  */
-function breakStaleLock(lock: string): boolean {
+function breakStaleLock(world: World, lock: string): boolean {
+  const { fs } = world;
   let id: LockId;
   try {
-    const st = statSync(lock);
-    id = { ino: st.ino, pid: lockPid(lock) };
-    if (!isStale(id.pid, Date.now() - st.mtimeMs)) return false;
-    const aside = `${lock}.stale-${process.pid}`;
-    renameSync(lock, aside);
-    if (!isLock(aside, id)) {
+    const st = fs.statSync(lock);
+    id = { ino: st.ino, pid: lockPid(world, lock) };
+    if (!isStale(world, id.pid, world.now() - st.mtimeMs)) return false;
+    const aside = `${lock}.stale-${world.pid}`;
+    fs.renameSync(lock, aside);
+    if (!isLock(world, aside, id)) {
       try {
-        linkSync(aside, lock);
+        fs.linkSync(aside, lock);
       } finally {
-        rmSync(aside, { force: true });
+        fs.rmSync(aside, { force: true });
       }
       return false;
     }
-    rmSync(aside, { force: true });
+    fs.rmSync(aside, { force: true });
   } catch {
     return false; // gone already, or put back: try to take it again
   }
   if (!id.pid) return true;
   const temps = `${basename(lock.slice(0, -".lock".length))}.tmp-${id.pid}-`;
-  for (const f of readdirSync(dirname(lock)))
-    if (f.startsWith(temps)) rmSync(join(dirname(lock), f), { force: true });
+  for (const f of fs.readdirSync(dirname(lock)))
+    if (f.startsWith(temps)) fs.rmSync(join(dirname(lock), f), { force: true });
   return true;
 }
 
-function isAlive(pid: number): boolean {
+// --- world and terminal ---
+
+export type Fs = typeof import("node:fs");
+
+/** Everything the program takes from the world (env, home, cwd, files, streams, fetch, clock, pid). */
+export interface World {
+  env: Env;
+  cwd: string;
+  home: string | null;
+  platform: NodeJS.Platform;
+  pid: number;
+  uid?: number;
+  gid?: number;
+  stdinIsTTY: boolean;
+  stderrIsTTY: boolean;
+  fs: Fs;
+  fetch: typeof fetch;
+  now: () => number;
+  sleep: (ms: number) => void;
+  isRunning: (pid: number) => boolean;
+  /** Reads from standard input into `buffer` as `readSync(0, …)` does: 0 at its end. */
+  readStdin: (buffer: Buffer) => number;
+  /** Puts the terminal on standard input into raw mode (no echo, one byte at a time), and back. */
+  rawMode: (on: boolean) => void;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** This process's world. */
+export function realWorld(): World {
+  const fs = require("node:fs") as Fs;
+  const env = process.env;
+  let terminal: import("node:tty").ReadStream | undefined;
+  return {
+    env,
+    cwd: process.cwd(),
+    home: env.HOME || passwdHome(),
+    platform: process.platform,
+    pid: process.pid,
+    uid: process.getuid?.(),
+    gid: process.getgid?.(),
+    stdinIsTTY: isTerminal(fs, 0),
+    stderrIsTTY: isTerminal(fs, 2),
+    fs,
+    fetch,
+    now: Date.now,
+    sleep: Bun.sleepSync,
+    isRunning,
+    readStdin: (buffer) => fs.readSync(0, buffer, 0, buffer.length, null),
+    rawMode: (on) => {
+      if (on) {
+        terminal = new (tty().ReadStream)(0);
+        terminal.setRawMode(true);
+      } else {
+        terminal?.setRawMode(false);
+        terminal?.destroy();
+      }
+    },
+    stdout: (text) => writeFully(fs, 1, text),
+    stderr: (text) => writeFully(fs, 2, text),
+  };
+}
+
+/** The passwd entry's home, when HOME is unset; none without an entry (docker -u). */
+function passwdHome(): string | null {
+  try {
+    return (require("node:os") as typeof import("node:os")).userInfo().homedir || null;
+  } catch {
+    return null;
+  }
+}
+
+/** node:tty costs milliseconds to load (process.stdin starts a stream): ask only about likely terminals. */
+const tty = (): typeof import("node:tty") => require("node:tty");
+let devNull: number | undefined; // there is no /dev/null on Windows: -1 matches nothing
+function isTerminal(fs: Fs, fd: number): boolean {
+  try {
+    const st = fs.fstatSync(fd);
+    devNull ??= fs.statSync("/dev/null", { throwIfNoEntry: false })?.rdev ?? -1;
+    return st.isCharacterDevice() && st.rdev !== devNull && tty().isatty(fd);
+  } catch {
+    return false; // a closed descriptor
+  }
+}
+
+function isRunning(pid: number): boolean {
   try {
     return process.kill(pid, 0);
   } catch (e) {
@@ -1319,153 +1934,75 @@ function isAlive(pid: number): boolean {
   }
 }
 
-// --- edges: environment and paths ---
-
-/** Everything the program takes from the world, so tests can give their own. */
-export interface World {
-  env: Env;
-  cwd: string;
-  home: string | null;
-  platform: NodeJS.Platform;
-  stdinIsTTY: boolean;
-  stderrIsTTY: boolean;
-  fetch: typeof fetch;
-}
-
-/** node:tty costs milliseconds to load (process.stdin starts a stream): ask only about likely terminals. */
-const tty = (): typeof import("node:tty") => require("node:tty");
-let devNull: number | undefined; // there is no /dev/null on Windows: -1 matches nothing
-function isTerminal(fd: number): boolean {
-  try {
-    const st = fstatSync(fd);
-    devNull ??= statSync("/dev/null", { throwIfNoEntry: false })?.rdev ?? -1;
-    return st.isCharacterDevice() && st.rdev !== devNull && tty().isatty(fd);
-  } catch {
-    return false; // a closed descriptor
-  }
-}
-
-export function realWorld(): World {
-  const env = process.env;
-  let home = env.HOME || null;
-  if (!home) {
+/** Writes all of `text` to `fd` directly: streams cost start-up time, and Bun's console.error paints
+ * TTY output red. A closed pipe (`| head`) or a closed stream leaves nobody to tell. */
+function writeFully(fs: Fs, fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length; ) {
     try {
-      home = userInfo().homedir || null;
-    } catch {
-      home = null;
+      at += fs.writeSync(fd, bytes, at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return;
+      Bun.sleepSync(1); // a non-blocking pipe that is full: wait for its reader
     }
-  } // no passwd entry (docker -u)
-  return {
-    env,
-    cwd: process.cwd(),
-    home,
-    platform: process.platform,
-    stdinIsTTY: isTerminal(0),
-    stderrIsTTY: isTerminal(2),
-    fetch,
-  };
-}
-
-const octal = (mode: number) => mode.toString(8).padStart(4, "0");
-const expandHome = (p: string, home: string | null) => (home && /^~(\/|$)/.test(p) ? home + p.slice(1) : p);
-
-/** NETRC, else ~/.netrc or ~/_netrc if one exists, else the platform's default. */
-export function netrcPath(world: World): string {
-  const { env, home } = world;
-  if (env.NETRC) return expandHome(env.NETRC, home);
-  if (!home)
-    throw new LoginError("Cannot find your home folder: set NETRC to the netrc file's path, or set HOME.");
-  const candidates = [join(home, ".netrc"), join(home, "_netrc")];
-  return candidates.find((p) => existsSync(p)) ?? candidates[world.platform === "win32" ? 1 : 0];
-}
-
-export function settingsPaths(world: World): { system: string | null; workspace: string } {
-  const { env, home, cwd } = world;
-  const configDir = env.WANDB_CONFIG_DIR
-    ? expandHome(env.WANDB_CONFIG_DIR, home)
-    : home && join(home, ".config", "wandb");
-  const root = env.WANDB_DIR ? resolve(cwd, expandHome(env.WANDB_DIR, home)) : cwd;
-  const workspaceDir = existsSync(join(root, ".wandb")) ? ".wandb" : "wandb";
-  return {
-    system: configDir ? join(configDir, "settings") : null,
-    workspace: join(root, workspaceDir, "settings"),
-  };
-}
-
-/** A file we only read for what it offers: unreadable is warned about and treated as missing. */
-function readOrWarn(path: string, log: Log): string | null {
-  try {
-    return readText(path);
-  } catch (e) {
-    log.warn(`${(e as Error).message} Ignoring it.`);
-    return null;
   }
-}
-
-function readSettings(world: World, log: Log): Settings[] {
-  const { system, workspace } = settingsPaths(world);
-  const files = [
-    { path: system, scope: "system" as const },
-    { path: workspace, scope: "workspace" as const },
-  ];
-  return files
-    .filter((f): f is { path: string; scope: Settings["scope"] } => !!f.path)
-    .map(({ path, scope }) => {
-      const text = readOrWarn(path, log);
-      const parsed = parseSettings(text ?? "");
-      if (parsed.error) log.warn(`Ignoring the settings file ${path}: ${parsed.error}.`);
-      const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, fromBytes(v)]));
-      return { path, scope, exists: text !== null, values };
-    });
 }
 
 /**
- * Every source that holds a key for the host, in login's order: WANDB_API_KEY, the settings files
- * for this host (workspace first), the netrc entry, else the netrc `default` entry when its
- * password is key-shaped. Lazy: login stops at the first, so later files are not even read.
+ * Reads one line from standard input. On a terminal the input is hidden (raw mode, no echo);
+ * backspace and Ctrl-U edit, Ctrl-C restores the terminal and exits 130, Ctrl-D cancels. From a
+ * pipe it reads up to the first non-blank line, at most 64 KiB; the caller asked for stdin, so
+ * waiting is wanted.
  */
-function* keySources(ctx: Context): Generator<Credential> {
-  const { world, settings, host, secrets } = ctx;
-  const found = (c: Credential) => {
-    secrets.add(c.key);
-    return c;
-  };
-  const fromEnv = world.env.WANDB_API_KEY;
-  if (fromEnv) yield found({ key: fromEnv, source: "WANDB_API_KEY", label: "WANDB_API_KEY", kind: "env" });
-  for (const { path, values } of settingsFor(host, settings).reverse()) {
-    if (values.api_key) {
-      yield found({ key: values.api_key, source: path, label: `settings file ${path}`, kind: "settings" });
+export function readSecretLine(world: World, isTTY: boolean): string {
+  const buf = Buffer.alloc(256);
+  if (isTTY) world.rawMode(true);
+  let line = "";
+  let total = 0;
+  try {
+    for (;;) {
+      const n = readChunk(world, buf);
+      if (n === 0) return line;
+      total += n;
+      const chunk = buf.toString("utf8", 0, n).replace(/\x1b\[20[01]~/g, ""); // bracketed paste markers
+      for (const ch of chunk) {
+        if (ch === "\x03" && isTTY) throw new LoginError("Interrupted.", 130);
+        if (ch === "\x04" && isTTY) throw new LoginError("No key entered.");
+        if (ch === "\r" || ch === "\n") {
+          if (isTTY || line.trim()) return line;
+          continue;
+        }
+        if (ch === "\x7f" || ch === "\b") line = [...line].slice(0, -1).join("");
+        else if (ch === "\x15") line = "";
+        else if (ch >= " ") line += ch;
+      }
+      if (total > MAX_STDIN_BYTES) {
+        throw new LoginError("No key line found in the first 64 KiB of standard input.");
+      }
+    }
+  } finally {
+    if (isTTY) {
+      world.rawMode(false);
+      world.stderr("\n");
     }
   }
-  const fromNetrc = netrcCredential(ctx);
-  if (fromNetrc) yield found(fromNetrc);
 }
 
-/** The netrc's key for the machine, as Python's netrc finds it (falling back to `default`). */
-function netrcCredential({ netrc, machine, log }: Context): Credential | null {
-  const { entry, fallback, error } = netrcLookup(readOrWarn(netrc, log) ?? "", machine);
-  if (error) log.warn(`Failed to read netrc file at ${netrc}: ${error}. Ignoring it.`);
-  else if (entry && !entry.password)
-    log.warn(`Found entry for machine ${JSON.stringify(machine)} with no API key at ${netrc}.`);
-  if (entry?.password) {
-    return { key: fromBytes(entry.password), source: netrc, label: `netrc file ${netrc}`, kind: "netrc" };
+/** One read of standard input: 0 at its end (Windows says EOF), waiting out a non-blocking one. */
+function readChunk(world: World, buf: Buffer): number {
+  for (;;) {
+    try {
+      return world.readStdin(buf);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EOF") return 0;
+      if (code !== "EAGAIN") throw e;
+      world.sleep(10);
+    }
   }
-  const key = fromBytes(fallback?.password ?? "");
-  if (entry || checkApiKey(key)) return null; // `default` often holds something else than a W&B key
-  const source = `${netrc} (default entry)`;
-  return { key, source, label: `netrc file ${source}`, kind: "default" };
 }
 
-/** The source the Python SDK sends: WANDB_API_KEY, then the netrc file, then the settings files. */
-export function sdkSource(sources: Credential[]): Credential | undefined {
-  const rank = (c: Credential) => ["env", "netrc", "default", "settings"].indexOf(c.kind ?? "");
-  return sources.reduce<Credential | undefined>(
-    (best, c) => (!best || rank(c) < rank(best) ? c : best),
-    undefined,
-  );
-}
-
-// --- edges: network (verification) ---
+// --- network: verification ---
 
 /** The proxy that a request to `url` goes through, as Bun's fetch picks it from the environment. */
 export function proxyFor(url: string, env: Env): string | undefined {
@@ -1564,22 +2101,21 @@ async function readLimited(response: Response, limit: number): Promise<string | 
 export async function verifyKey(
   host: string,
   key: string,
-  env: Env,
-  fetchImpl: typeof fetch = fetch,
+  { env, fetch, fs }: Pick<World, "env" | "fetch" | "fs">,
 ): Promise<Viewer> {
   const { seconds } = httpTimeout(env);
   // Python users' CA bundle; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself
   const caFile = env.REQUESTS_CA_BUNDLE;
   let ca: string | undefined;
   try {
-    ca = caFile ? readFileSync(caFile, "utf8") : undefined;
+    ca = caFile ? fs.readFileSync(caFile, "utf8") : undefined;
   } catch (e) {
     throw new LoginError(`Cannot read REQUESTS_CA_BUNDLE ${caFile}: ${errorText(e)}.`);
   }
   let response: Response;
   let body: string | null;
   try {
-    response = await fetchImpl(`${host}/graphql`, {
+    response = await fetch(`${host}/graphql`, {
       method: "POST",
       headers: {
         "Content-Type": "application/json",
@@ -1629,418 +2165,41 @@ function checkStatus(response: Response, host: string, env: Env): void {
   }
 }
 
-// --- edges: terminal and stdin ---
-
-/**
- * Reads one line from fd 0. On a terminal the input is hidden (raw mode, no echo); backspace and
- * Ctrl-U edit, Ctrl-C restores the terminal and exits 130, Ctrl-D cancels. From a pipe it reads up
- * to the first non-blank line, at most 64 KiB; the caller asked for stdin, so waiting is wanted.
- */
-export function readSecretLine(isTTY: boolean): string {
-  const buf = Buffer.alloc(256);
-  const terminal = isTTY ? new (tty().ReadStream)(0) : undefined;
-  terminal?.setRawMode(true);
-  let line = "";
-  let total = 0;
-  try {
-    for (;;) {
-      let n: number;
-      try {
-        n = readSync(0, buf, 0, buf.length, null);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
-          Bun.sleepSync(10);
-          continue;
-        }
-        if ((e as NodeJS.ErrnoException).code === "EOF") return line;
-        throw e;
-      }
-      if (n === 0) return line;
-      total += n;
-      const chunk = buf.toString("utf8", 0, n).replace(/\x1b\[20[01]~/g, ""); // bracketed paste markers
-      for (const ch of chunk) {
-        if (ch === "\x03" && terminal) throw new LoginError("Interrupted.", 130);
-        if (ch === "\x04" && terminal) throw new LoginError("No key entered.");
-        if (ch === "\r" || ch === "\n") {
-          if (terminal || line.trim()) return line;
-          continue;
-        }
-        if (ch === "\x7f" || ch === "\b") line = [...line].slice(0, -1).join("");
-        else if (ch === "\x15") line = "";
-        else if (ch >= " ") line += ch;
-      }
-      if (total > MAX_STDIN_BYTES) {
-        throw new LoginError("No key line found in the first 64 KiB of standard input.");
-      }
-    }
-  } finally {
-    if (terminal) {
-      terminal.setRawMode(false);
-      writeStderr("\n");
-      terminal.destroy();
-    }
-  }
-}
-
-// --- output ---
-
-type Log = ReturnType<typeof createLog>;
-
-/** Writes to stderr directly: Bun's console.error paints TTY output red, and streams cost start-up time. */
-function writeStderr(text: string): void {
-  try {
-    writeSync(2, text);
-  } catch {
-    /* a closed stderr leaves nobody to tell */
-  }
-}
-
-/**
- * Human messages on stderr, `wandb:`-prefixed as upstream prints them; any secret is masked and
- * control characters from outside (server answers, paths, settings) are shown, not obeyed.
- */
-export function createLog(color: boolean, secrets: Set<string>) {
-  const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const labels: Record<string, string> = { warn: paint("33", "WARNING "), error: paint("31", "ERROR ") };
-  const line = (type: string, text: string) =>
-    `${paint("34;1", "wandb")}: ${labels[type] ?? ""}${escapeControls(maskSecrets(text, secrets))}`;
-  const reporter = {
-    log: (entry: LogObject) => writeStderr(`${line(entry.type, entry.args.map(String).join(" "))}\n`),
-  };
-  return Object.assign(createConsola({ reporters: [reporter], level: 3 }), {
-    ask: (text: string) => writeStderr(line("info", text)),
-  });
-}
-
-// --- the command ---
-
-/** One run's inputs and what it found out about them, shared by login, status and logout. */
-interface Context {
-  opts: Options;
-  world: World;
-  log: Log;
-  secrets: Set<string>;
-  settings: Settings[];
-  host: string;
-  origin: string;
-  machine: string;
-  netrc: string;
-}
-
-/** Runs one command; returns the JSON outcome. Throws UsageError/LoginError on failure. */
-export async function run(opts: Options, world: World, log: Log, secrets: Set<string>): Promise<object> {
-  if (opts.anonymously) log.warn("--anonymously has no effect and is deprecated.");
-  if (opts.extraKeys) log.warn(`Only the first API key is used; ignoring ${opts.extraKeys} more.`);
-  const settings = readSettings(world, log);
-  const { url: host, origin } = resolveHost(opts, world.env, settings);
-  const ctx: Context = {
-    opts,
-    world,
-    log,
-    secrets,
-    settings,
-    host,
-    origin,
-    machine: machineName(host),
-    netrc: netrcPath(world),
-  };
-  if (opts.command === "logout") return logout(ctx);
-  return opts.command === "status" ? status(ctx) : login(ctx);
-}
-
-async function login(ctx: Context): Promise<Outcome> {
-  const { opts, world, log, host, machine, netrc } = ctx;
-  const outcome: Outcome = {
-    host,
-    machine,
-    source: null,
-    stored: false,
-    netrc,
-    verified: false,
-    username: null,
-    entity: null,
-    teams: null,
-  };
-  const explicit = opts.relogin || opts.key !== undefined || opts.stdin;
-  const found = explicit ? undefined : keySources(ctx).next().value;
-  if (found) {
-    // checked, reported, never written again
-    checkStored(found);
-    outcome.source = found.source;
-    if (opts.verify) return reportVerified(outcome, await verify(ctx, found.key), found.source, log);
-    log.info(`W&B API key is configured (from ${found.source}). ${RELOGIN_HINT}`);
-    return outcome;
-  }
-  const { key, source, viewer } = await obtainKey(ctx);
-  Object.assign(outcome, { source, stored: true });
-  // Settings first: they fail more often (a separate WANDB_CONFIG_DIR), and then the netrc is untouched.
-  if (opts.host !== undefined || opts.cloud) writeHostSettings(world, host, log);
-  writeNetrcKey(ctx, key);
-  if (world.env.WANDB_API_KEY && world.env.WANDB_API_KEY !== key)
-    log.warn(`WANDB_API_KEY is set, and takes precedence over the key stored in ${netrc}.`);
-  if (viewer) return reportVerified(outcome, viewer, source, log);
-  log.success(`Stored the API key ${maskKey(key)} for ${host}.`);
-  return outcome;
-}
-
-/** A stored key must have a valid format too; the error names where it came from. */
-function checkStored(found: Credential, details?: Record<string, unknown>): void {
-  const problem = checkApiKey(found.key);
-  if (problem) throw new LoginError(`${found.label} invalid: ${problem}`, 1, details);
-}
-
-/** Verification, with the warnings its settings call for. */
-function verify({ host, world, log }: Context, key: string): Promise<Viewer> {
-  const { warning } = httpTimeout(world.env);
-  if (warning) log.warn(warning);
-  if (/^http:/i.test(host) && !isLoopback(host))
-    log.warn(`${host} is plain http: the key travels unencrypted. Use https:// if the server has it.`);
-  return verifyKey(host, key, world.env, world.fetch);
-}
-
-/** An explicit, piped or prompted key, format-checked and (with --verify) accepted by the server. */
-async function obtainKey(ctx: Context): Promise<{ key: string; source: string; viewer?: Viewer }> {
-  const { opts, world, host, log, secrets } = ctx;
-  const check = async (key: string) => {
-    secrets.add(key);
-    const problem = checkApiKey(key);
-    if (problem) throw new InvalidKeyError(problem);
-    return opts.verify ? verify(ctx, key) : undefined;
-  };
-  if (opts.stdin || opts.key !== undefined) {
-    // a terminal, not a pipe: say what it waits for
-    if (opts.stdin && world.stdinIsTTY) log.ask("Paste your API key and hit enter: ");
-    const key = opts.stdin ? readSecretLine(world.stdinIsTTY).trim() : opts.key!;
-    return { key, source: opts.stdin ? "stdin" : "argument", viewer: await check(key) };
-  }
-  const createKey = `Create a key at ${appUrl(host, world.env)}/authorize?ref=models`;
-  if (!world.stdinIsTTY || !world.stderrIsTTY || world.env.TERM === "dumb") {
-    const ways =
-      "pass the key as an argument (wandb-login KEY), pipe it with `wandb-login --stdin`, " +
-      "or set WANDB_API_KEY.";
-    const problem = opts.relogin ? "--relogin needs a terminal to prompt on;" : "No API key configured.";
-    throw new LoginError(
-      `${problem} ${opts.relogin ? ways : ways[0].toUpperCase() + ways.slice(1)} ${createKey}`,
-    );
-  }
-  if (host === CLOUD_URL) log.info(`Logging into ${host}.`);
-  log.info(`Create a new API key at: ${appUrl(host, world.env)}/authorize?ref=models`);
-  log.info("Store your API key securely and do not share it.");
-  for (let attempt = 1; ; attempt++) {
-    log.ask("Paste your API key and hit enter: ");
-    const key = readSecretLine(true).trim();
-    try {
-      return { key, source: "prompt", viewer: await check(key) };
-    } catch (e) {
-      if (!(e instanceof InvalidKeyError) || attempt >= PROMPT_TRIES) throw e;
-      log.error(e.message);
-    }
-  }
-}
-
-/** The netrc's folder must exist (a mistyped NETRC is not created) and the file must be a file. */
-function checkNetrcTarget(netrc: string): void {
-  if (!regularOrMissing(netrc)) {
-    throw new LoginError(`Cannot store the key in ${netrc}: ${NOT_REGULAR}. Set NETRC to a file.`);
-  }
-  const folder = dirname(realTarget(netrc));
-  if (!existsSync(folder)) {
-    throw new LoginError(
-      `Cannot store the key in ${netrc}: the folder ${folder} does not exist. ` +
-        "Create it, or set NETRC to a file in an existing folder.",
-    );
-  }
-}
-
-function writeNetrcKey({ netrc, machine, log }: Context, key: string): void {
-  checkNetrcTarget(netrc);
-  const created = !existsSync(netrc);
-  let result: NetrcUpdate | undefined;
-  const change = (old: string | null) => {
-    result = updateNetrc(old ?? "", machine, key);
-    return result.text;
-  };
-  updateFileLocked(netrc, change, log);
-  if (created) log.info("No netrc file found, creating one.");
-  if (result?.replaced) log.info(`Replacing the key for ${machine} in your netrc file: ${netrc}`);
-  else log.info(`Appending key for ${machine} to your netrc file: ${netrc}`);
-  if (result?.problem) {
-    log.warn(
-      `Python's netrc cannot read ${netrc}: ${result.problem}. ` +
-        "The W&B Python SDK will not find the key until that line is fixed.",
-    );
-  }
-}
-
-/** After --host/--cloud, the system settings name the host, and the workspace's no longer overrides it. */
-function writeHostSettings(world: World, host: string, log: Log): void {
-  const { system, workspace } = settingsPaths(world);
-  const edits: [string | null, Record<string, string | null>][] = [
-    [system, { base_url: host === CLOUD_URL ? null : toBytes(host), anonymous: null }],
-    [workspace, { base_url: null, anonymous: null }],
-  ];
-  for (const [path, changes] of edits) {
-    if (!path) continue;
-    const changed = updateFileLocked(
-      path,
-      (old) => {
-        const next = updateSettings(old ?? "", changes);
-        if (next === (old ?? "")) return null;
-        if (old === null) makeFolder(path);
-        return next;
-      },
-      log,
-      false, // settings keep their mode
-    );
-    if (changed) log.info(`Updated settings file ${path}`);
-  }
-}
-
-/** A new settings file's folder is private: 0700. */
-function makeFolder(file: string): void {
-  try {
-    mkdirSync(dirname(realTarget(file)), { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw new LoginError(`Cannot write ${file}: ${errorText(e)}.`);
-  }
-}
-
-function reportVerified<T extends { host: string }>(outcome: T, viewer: Viewer, source: string, log: Log) {
-  const who =
-    viewer.entity && viewer.entity !== viewer.username
-      ? `${viewer.username} (${viewer.entity})`
-      : viewer.username;
-  log.success(`Currently logged in as: ${who} to ${outcome.host}. ${RELOGIN_HINT}`);
-  log.info(`Credentials from: ${source}`);
-  const others = viewer.teams.filter((t) => t !== viewer.entity);
-  log.info(`Default team: ${viewer.entity}${others.length ? ` (other teams: ${others.join(", ")})` : ""}`);
-  return {
-    ...outcome,
-    verified: true,
-    username: viewer.username,
-    entity: viewer.entity,
-    teams: viewer.teams,
-  };
-}
-
-/** What status says of the netrc file: found, a regular file, its mode and whether that is safe. */
-function netrcState(netrc: string) {
-  const st = statSync(netrc, { throwIfNoEntry: false });
-  const mode = st ? st.mode & 0o777 : null;
-  const regular = !st || st.isFile();
-  const safe = !st || !regular || !(mode! & 0o077);
-  const note = !st
-    ? "not found"
-    : !regular
-      ? `${NOT_REGULAR}: no key is read from it or stored in it`
-      : `mode ${octal(mode!)}${safe ? "" : `, readable by others: run chmod 600 ${netrc}`}`;
-  return { path: netrc, exists: !!st, regular, mode: mode === null ? null : octal(mode), safe, note };
-}
-
-async function status(ctx: Context): Promise<Record<string, unknown>> {
-  const { opts, settings, host, origin, machine, netrc, log } = ctx;
-  const file = netrcState(netrc);
-  log.info(`Host: ${host} (from ${origin})`);
-  for (const s of settings) log.info(`Settings file: ${s.path}${s.exists ? "" : " (not found)"}`);
-  log.info(`Netrc file: ${netrc} (${file.note})`);
-  const sources = [...keySources(ctx)];
-  const [used] = sources;
-  const sdk = sdkSource(sources);
-  const { note: _, ...netrcJson } = file;
-  const result = {
-    host,
-    hostSource: origin,
-    machine,
-    settings: settings.map(({ path, exists }) => ({ path, exists })),
-    netrc: netrcJson,
-    source: used?.source ?? null,
-    key: used ? maskKey(used.key) : null,
-    sources: sources.map((c) => ({
-      source: c.source,
-      key: maskKey(c.key),
-      login: c === used,
-      sdk: c === sdk,
-    })),
-    configured: !!used,
-    verified: false,
-    username: null,
-    entity: null,
-    teams: null,
-  };
-  if (!used)
-    throw new LoginError(`No API key configured for ${host}. Run wandb-login to store one.`, 1, result);
-  reportSources(sources, used, sdk!, log);
-  checkStored(used, result);
-  if (!opts.verify) return result;
-  return reportVerified(result, await verify(ctx, used.key), used.source, log);
-}
-
-/** Every source's masked key, which one login uses, and which one the Python SDK sends when they differ. */
-function reportSources(sources: Credential[], used: Credential, sdk: Credential, log: Log): void {
-  for (const c of sources) {
-    const marks = [c === used && "used by wandb-login", c === sdk && "sent by the W&B Python SDK"];
-    const why = marks.filter(Boolean).join(", ");
-    log.info(`API key: ${maskKey(c.key)} from ${c.source}${why ? ` (${why})` : ""}`);
-  }
-  if (new Set(sources.map((c) => c.key)).size === 1) return;
-  const which =
-    used === sdk
-      ? `both wandb-login and the W&B Python SDK use the one from ${used.source}.`
-      : `wandb-login uses the one from ${used.source}; the W&B Python SDK sends the one from ${sdk.source}.`;
-  log.warn(`These sources hold different keys: ${which}`);
-}
-
-function logout(ctx: Context): Record<string, unknown> {
-  const { host, machine, netrc, log } = ctx;
-  let removed = 0;
-  const regular = regularOrMissing(netrc);
-  if (regular) {
-    const remove = (old: string | null) => {
-      const result = removeNetrcEntry(old ?? "", machine);
-      removed = result.removed;
-      return removed ? result.text : null;
-    };
-    updateFileLocked(netrc, remove, log);
-  }
-  const gone = `Removed the key for ${machine} from ${netrc}.`;
-  const why = regular ? "" : ` (${NOT_REGULAR})`;
-  log.info(removed ? gone : `No key for ${machine} in ${netrc}${why}; nothing to remove.`);
-  const still = keySources(ctx).next().value;
-  if (still) log.warn(`A key for ${host} is still supplied by ${still.source}.`);
-  return { host, machine, netrc, removed: removed > 0, source: still?.source ?? null };
-}
-
 // --- main ---
 
-/** Every key this run has seen goes into `secrets`, so that nothing printed can show one. */
+/** Runs `argv` in `world`; every key this run has seen goes into `secrets`, so nothing printed shows one. */
 export async function main(argv: string[], world: World, secrets = new Set<string>()): Promise<number> {
   for (const key of keyShaped([...argv, world.env.WANDB_BASE_URL, world.env.WANDB_API_KEY])) secrets.add(key);
   let json = argv.includes("--json"); // until the arguments parse, for usage errors
-  const log = createLog(world.stderrIsTTY && !world.env.NO_COLOR && world.env.TERM !== "dumb", secrets);
+  const color = world.stderrIsTTY && !world.env.NO_COLOR && world.env.TERM !== "dumb";
+  const log = createLog(color, secrets, world.stderr);
   const mask = (s: string) => maskSecrets(s, secrets);
-  try {
-    const request = await parseCommandLine(argv);
-    if (request === "version") return print(VERSION);
-    if ("help" in request) return print(helpFor(request.help));
-    if (request.command === "completion") return print(completionScript(request.key!));
-    json = request.json;
-    if (request.key !== undefined && request.key !== "-") secrets.add(request.key);
-    const outcome = await run(request, world, log, secrets);
-    if (json) console.log(mask(JSON.stringify(outcome)));
-    return 0;
-  } catch (e) {
+  const fail = (e: unknown, report?: Report) => {
     const code = e instanceof UsageError ? 2 : e instanceof LoginError ? e.code : 1;
     const message = mask(e instanceof Error ? e.message : String(e));
     log.error(e instanceof UsageError ? `${message} See \`wandb-login --help\`.` : message);
-    const details = e instanceof LoginError ? e.details : {};
-    if (json) console.log(mask(JSON.stringify({ error: message, code, ...details })));
+    if (json) world.stdout(`${mask(JSON.stringify({ error: message, code, ...report }))}\n`);
     return code;
+  };
+  try {
+    const request = await parseCommandLine(argv);
+    if (request === "version") return printData(world, VERSION);
+    if ("help" in request) return printData(world, helpFor(request.help));
+    if (request.command === "completion") return printData(world, completionScript(request.key!));
+    json = request.json;
+    if (request.key !== undefined && request.key !== "-") secrets.add(request.key);
+    const { report, failure } = await runCommand(request, world, log, secrets);
+    if (failure) return fail(failure, report);
+    if (json) world.stdout(`${mask(JSON.stringify(report))}\n`);
+    return 0;
+  } catch (e) {
+    return fail(e);
   }
 }
 
 /** Prints `text` on stdout: help, version and completion scripts are data. */
-function print(text: string): number {
-  console.log(text);
+function printData(world: World, text: string): number {
+  world.stdout(`${text}\n`);
   return 0;
 }
 
@@ -2058,7 +2217,8 @@ async function silenceCrashReports(argv: string[], env: Env): Promise<void> {
     const { dlopen, FFIType } = await import("bun:ffi");
     const libc = process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6"; // musl answers to it too
     const { symbols } = dlopen(libc, { signal: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.ptr } });
-    const { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT } = osConstants.signals;
+    const { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT } = (require("node:os") as typeof import("node:os"))
+      .constants.signals;
     for (const sig of [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT]) symbols.signal(sig, null); // null: SIG_DFL
   } catch {
     /* no FFI here: the README says to use --stdin */
@@ -2067,12 +2227,13 @@ async function silenceCrashReports(argv: string[], env: Env): Promise<void> {
 
 if (import.meta.main) {
   const secrets = new Set<string>();
+  const world = realWorld();
   const crash = (e: unknown) => {
-    writeStderr(`${escapeControls(maskSecrets(`wandb: ERROR ${(e as Error)?.message ?? e}`, secrets))}\n`);
+    world.stderr(`${escapeControls(maskSecrets(`wandb: ERROR ${(e as Error)?.message ?? e}`, secrets))}\n`);
     process.exit(1);
   };
   process.on("uncaughtException", crash);
   const argv = process.argv.slice(2);
   await silenceCrashReports(argv, process.env);
-  main(argv, realWorld(), secrets).then((code) => process.exit(code), crash);
+  main(argv, world, secrets).then((code) => process.exit(code), crash);
 }

@@ -264,13 +264,15 @@ describe("hostile netrc content (property-based)", () => {
   test("the slicing lexer and the plain reference parse agree on every file, token soup and junk", () => {
     fc.assert(
       fc.property(fc.oneof(netrcArb, junkArb, plainArb), (text) => {
-        const { cleanEnd, ...fast } = parseNetrc(text);
-        expect(fast).toEqual(referenceParse(text));
+        const { end, ...fast } = parseNetrc(text);
+        const { openAtEof, ...reference } = referenceParse(text);
+        expect(fast).toEqual(reference);
+        expect(end === "open").toBe(openAtEof);
         const kept = (e: { kind: string; name: string }) => e.kind === "default" || e.name === MACHINE;
         const focused = parseNetrc(text, MACHINE); // plain files take the one-regex-per-entry path
         expect(focused).toEqual({
           ...fast,
-          cleanEnd,
+          end,
           entries: fast.entries.filter(kept),
           visible: fast.entries.slice(0, fast.visible).filter(kept).length,
         });

@@ -3,7 +3,7 @@
 import type { NetrcEntry, NetrcParse } from "../login";
 
 /** Parses netrc text the way Python's `netrc` module does, one character at a time. */
-export function referenceParse(text: string): Omit<NetrcParse, "cleanEnd"> {
+export function referenceParse(text: string): Omit<NetrcParse, "end"> & { openAtEof: boolean } {
   let pos = 0,
     line = 1,
     openAtEof = false;
@@ -63,7 +63,7 @@ export function referenceParse(text: string): Omit<NetrcParse, "cleanEnd"> {
     return tok;
   };
 
-  const result: Omit<NetrcParse, "cleanEnd"> = {
+  const result: Omit<NetrcParse, "end"> & { openAtEof: boolean } = {
     entries: [],
     visible: -1,
     stopAt: text.length,

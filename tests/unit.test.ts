@@ -1,5 +1,6 @@
 // Unit tests of login.ts's pure functions.
 import { describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
 import {
   appUrl,
   basicAuth,
@@ -426,12 +427,11 @@ describe("verification, with a fake fetch", () => {
     (async () => answer()) as unknown as typeof fetch;
   test("a non-null viewer is a valid key", async () => {
     expect(
-      await verifyKey(
-        "http://h",
-        KEY40,
-        {},
-        fakeFetch(() => Response.json({ data: { viewer } })),
-      ),
+      await verifyKey("http://h", KEY40, {
+        env: {},
+        fetch: fakeFetch(() => Response.json({ data: { viewer } })),
+        fs,
+      }),
     ).toEqual({
       username: "alice",
       entity: "acme",
@@ -457,12 +457,14 @@ describe("verification, with a fake fetch", () => {
       /^http:\/\/h answered HTTP 404 Not Found\. Is this the address of a W&B server\?$/,
     ],
   ])("%s is refused with its own message", async (_, answer, message) => {
-    await expect(verifyKey("http://h", KEY40, {}, fakeFetch(answer))).rejects.toThrow(message);
+    await expect(verifyKey("http://h", KEY40, { env: {}, fetch: fakeFetch(answer), fs })).rejects.toThrow(
+      message,
+    );
   });
   test("a redirect is not followed: the error names where it points", async () => {
     const redirect = () =>
       new Response("", { status: 307, headers: { location: "http://127.0.0.1:9/other/graphql" } });
-    await expect(verifyKey("https://h", KEY40, {}, fakeFetch(redirect))).rejects.toThrow(
+    await expect(verifyKey("https://h", KEY40, { env: {}, fetch: fakeFetch(redirect), fs })).rejects.toThrow(
       "https://h redirected to http://127.0.0.1:9/other/graphql. Log in with --host http://127.0.0.1:9/other if it is the W&B server.",
     );
   });
@@ -476,7 +478,9 @@ describe("verification, with a fake fetch", () => {
       parseViewer('{"data":{"viewer":{"entity":"e","teams":{"edges":[{"node":{"name":7}}]}}}}', "h"),
     ).toEqual({ username: "e", entity: "e", teams: [] });
     const huge = () => new Response("x".repeat(2 << 20));
-    await expect(verifyKey("http://h", KEY40, {}, fakeFetch(huge))).rejects.toThrow(/more than 1 MiB/);
+    await expect(verifyKey("http://h", KEY40, { env: {}, fetch: fakeFetch(huge), fs })).rejects.toThrow(
+      /more than 1 MiB/,
+    );
   });
   test("WANDB_HTTP_TIMEOUT: seconds up to 3600, anything else warned about and 10", () => {
     expect(httpTimeout({})).toEqual({ seconds: 10 });
@@ -487,20 +491,18 @@ describe("verification, with a fake fetch", () => {
   });
   test("only refusals of the key itself are InvalidKeyError (the prompt asks again for those)", async () => {
     await expect(
-      verifyKey(
-        "http://h",
-        KEY40,
-        {},
-        fakeFetch(() => new Response("", { status: 403 })),
-      ),
+      verifyKey("http://h", KEY40, {
+        env: {},
+        fetch: fakeFetch(() => new Response("", { status: 403 })),
+        fs,
+      }),
     ).rejects.toBeInstanceOf(InvalidKeyError);
     await expect(
-      verifyKey(
-        "http://h",
-        KEY40,
-        {},
-        fakeFetch(() => new Response("", { status: 500 })),
-      ),
+      verifyKey("http://h", KEY40, {
+        env: {},
+        fetch: fakeFetch(() => new Response("", { status: 500 })),
+        fs,
+      }),
     ).rejects.not.toBeInstanceOf(InvalidKeyError);
   });
   test.each([
