@@ -62,7 +62,7 @@ ${EXIT_CODES}`;
 // --- boot: --help and --version answer before the rest loads ---
 
 /** The answer to a lone `--help`, `-h`, `help`, `--version`, `-v` or `version`, if that is all there is. */
-export function quickAnswer(argv: string[]): string | undefined {
+function quickAnswer(argv: string[]): string | undefined {
   if (argv.length !== 1) return undefined;
   if (["--help", "-h", "help"].includes(argv[0])) return HELP;
   return ["--version", "-v", "version"].includes(argv[0]) ? VERSION : undefined;
@@ -81,7 +81,7 @@ const { basename, dirname, join, resolve } = require("node:path") as typeof impo
 // --- types and errors ---
 
 export type Command = "login" | "status" | "logout" | "completion";
-export interface Options {
+interface Options {
   command: Command;
   key?: string; // an explicit KEY argument; "-" means stdin; the shell for `completion`
   host?: string;
@@ -97,7 +97,7 @@ export interface Options {
 export type Request = Options | { help: Command } | "version";
 export type Env = Record<string, string | undefined>;
 /** Where a key was found. `kind` orders the sources the way the Python SDK reads them. */
-export interface Credential {
+interface Credential {
   key: string;
   source: string; // "argument", "stdin", "prompt", "WANDB_API_KEY", or a file's path
   label: string; // how errors name the source
@@ -125,7 +125,7 @@ interface Identity {
 }
 const UNVERIFIED: Identity = { verified: false, username: null, entity: null, teams: null };
 /** What a login did, as `--json` prints it. */
-export interface LoginReport extends Identity {
+interface LoginReport extends Identity {
   host: string;
   machine: string;
   source: string | null;
@@ -133,7 +133,7 @@ export interface LoginReport extends Identity {
   netrc: string;
 }
 /** What status found, as `--json` prints it: every source of a key, and which one each reader uses. */
-export interface StatusReport extends Identity {
+interface StatusReport extends Identity {
   host: string;
   hostSource: string;
   machine: string;
@@ -145,16 +145,16 @@ export interface StatusReport extends Identity {
   configured: boolean;
 }
 /** What logout removed, and what still supplies a key. */
-export interface LogoutReport {
+interface LogoutReport {
   host: string;
   machine: string;
   netrc: string;
   removed: boolean;
   source: string | null;
 }
-export type Report = LoginReport | StatusReport | LogoutReport;
+type Report = LoginReport | StatusReport | LogoutReport;
 /** A command's report, and the failure it ends with when the report is still worth printing. */
-export interface Finished {
+interface Finished {
   report: Report;
   failure?: LoginError;
 }
@@ -189,12 +189,7 @@ interface Context {
 }
 
 /** Runs one command. Throws UsageError/LoginError when it fails before it has a report to show. */
-export async function runCommand(
-  opts: Options,
-  world: World,
-  log: Log,
-  secrets: Set<string>,
-): Promise<Finished> {
+async function runCommand(opts: Options, world: World, log: Log, secrets: Set<string>): Promise<Finished> {
   if (opts.anonymously) log.warn("--anonymously has no effect and is deprecated.");
   if (opts.extraKeys) log.warn(`Only the first API key is used; ignoring ${opts.extraKeys} more.`);
   const ctx = openContext(opts, world, log, secrets);
@@ -277,7 +272,8 @@ async function acceptKey(ctx: Context, key: string): Promise<Viewer | undefined>
 function noKeyHere({ opts, host, world }: Context): LoginError {
   const createKey = `Create a key at ${appUrl(host, world.env)}/authorize?ref=models`;
   const ways =
-    "pass the key as an argument (wandb-login KEY), pipe it with `wandb-login --stdin`, or set WANDB_API_KEY.";
+    "pass the key as an argument (wandb-login KEY), pipe it with `wandb-login --stdin`, " +
+    "or set WANDB_API_KEY.";
   if (opts.relogin) return new LoginError(`--relogin needs a terminal to prompt on; ${ways} ${createKey}`);
   return new LoginError(`No API key configured. ${ways[0].toUpperCase() + ways.slice(1)} ${createKey}`);
 }
@@ -400,7 +396,7 @@ async function runStatus(ctx: Context): Promise<Finished> {
 }
 
 /** The netrc file as status sees it: found, a regular file, its mode and whether that is safe. */
-export interface NetrcState {
+interface NetrcState {
   path: string;
   exists: boolean;
   regular: boolean;
@@ -867,7 +863,7 @@ type Log = ReturnType<typeof createLog>;
  * Human messages on stderr, `wandb:`-prefixed as upstream prints them; any secret is masked and
  * control characters from outside (server answers, paths, settings) are shown, not obeyed.
  */
-export function createLog(color: boolean, secrets: Set<string>, write: (text: string) => void) {
+function createLog(color: boolean, secrets: Set<string>, write: (text: string) => void) {
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const labels: Record<string, string> = { warn: paint("33", "WARNING "), error: paint("31", "ERROR ") };
   const line = (type: string, text: string) =>
@@ -979,7 +975,7 @@ export function updateSettings(text: string, changes: Record<string, string | nu
   return [...(body ? [body, ""] : []), "[default]", ...added, ""].join(eol);
 }
 
-export function settingsPaths(world: World): { system: string | null; workspace: string } {
+function settingsPaths(world: World): { system: string | null; workspace: string } {
   const { env, home, cwd } = world;
   const configDir = env.WANDB_CONFIG_DIR
     ? expandHome(env.WANDB_CONFIG_DIR, home)
@@ -1032,7 +1028,7 @@ export interface NetrcEntry {
 }
 /** How a file ends: "open" when a quote, escape or macdef body runs into it (what is appended joins
  * it); "dangling" when a keyword waits for its value or a token would continue; else "closed". */
-export type NetrcEnd = "closed" | "open" | "dangling";
+type NetrcEnd = "closed" | "open" | "dangling";
 export interface NetrcParse {
   entries: NetrcEntry[];
   visible: number; // how many entries Python's `netrc` sees before it stops or raises
@@ -1042,7 +1038,7 @@ export interface NetrcParse {
 }
 
 /** NETRC, else ~/.netrc or ~/_netrc if one exists, else the platform's default. */
-export function netrcPath(world: World): string {
+function netrcPath(world: World): string {
   const { env, home } = world;
   if (env.NETRC) return expandHome(env.NETRC, home);
   if (!home)
@@ -1419,7 +1415,7 @@ export function utf8Problem(bytes: string): string | undefined {
 // first match). Every byte we do not own is kept; every placement is checked by parsing it again.
 
 /** A netrc with our entry in it, whether it replaced one, and what Python's netrc says of the file. */
-export interface NetrcUpdate {
+interface NetrcUpdate {
   text: string;
   replaced: boolean;
   problem?: string;
@@ -1591,7 +1587,7 @@ const expandHome = (p: string, home: string | null) => (home && /^~(\/|$)/.test(
 
 /** True when `path` (through its links) is a regular file or does not exist: devices, FIFOs,
  * sockets and folders are never opened for reading nor replaced. */
-export function regularOrMissing({ fs }: World, path: string): boolean {
+function regularOrMissing({ fs }: World, path: string): boolean {
   try {
     return fs.statSync(path, { throwIfNoEntry: false })?.isFile() ?? true;
   } catch {
@@ -1600,7 +1596,7 @@ export function regularOrMissing({ fs }: World, path: string): boolean {
 }
 
 /** A file's bytes as a latin1 string, or null when it does not exist. */
-export function readText({ fs }: World, path: string): string | null {
+function readText({ fs }: World, path: string): string | null {
   if (!fs.existsSync(path)) return null; // cheaper than the exception, on the common path
   let fd: number | undefined;
   try {
@@ -1658,7 +1654,7 @@ function makeFolderFor(world: World, file: string): void {
  * (null: no file) and returns the new text, or null to leave the file alone. The folder must exist.
  * A run killed mid-write leaves the old file whole; its lock and temp file go with the next run.
  */
-export function updateFileLocked(
+function updateFileLocked(
   world: World,
   path: string,
   change: (old: string | null) => string | null,
@@ -1954,7 +1950,7 @@ function writeFully(fs: Fs, fd: number, text: string): void {
  * pipe it reads up to the first non-blank line, at most 64 KiB; the caller asked for stdin, so
  * waiting is wanted.
  */
-export function readSecretLine(world: World, isTTY: boolean): string {
+function readSecretLine(world: World, isTTY: boolean): string {
   const buf = Buffer.alloc(256);
   if (isTTY) world.rawMode(true);
   let line = "";
