@@ -7,7 +7,7 @@
 //   settings · netrc reading · netrc writing · files and locks · world and terminal · network · main
 // Every side effect (env, home, cwd, files, streams, fetch, clock, pid) comes in through one
 // `World` value, so tests run `main(argv, world)` in-process.
-import type { ArgsDef } from "citty";
+import type { ArgDef, ArgsDef, BooleanArgDef, StringArgDef } from "citty";
 import type { LogObject } from "consola/core";
 
 // --- constants ---
@@ -25,46 +25,146 @@ const MAX_RESPONSE_BYTES = 1 << 20;
 const MAX_STDIN_BYTES = 64 * 1024;
 const DEFAULT_TIMEOUT_S = 10;
 const RELOGIN_HINT = "Use `wandb-login --relogin` to force relogin.";
-export const COMMANDS = ["login", "status", "logout", "completion", "help", "version"] as const;
 
-const EXIT_CODES = "Exit codes: 0 success, 1 failed, 2 usage error, 130 interrupted.";
+// --- the command and option table: the parser, every help page and the completions come from it ---
 
-export const HELP = `wandb-login ${VERSION}: log in to Weights & Biases (stores an API key for the W&B SDKs)
+/** A command word, and what its help page says. `login` is also what runs without a word. */
+interface CommandInfo {
+  summary: string;
+  operands?: string; // what follows the options in the usage line
+  about: string;
+  example?: string;
+  exits: string;
+}
+const COMMAND_INFO = {
+  login: {
+    summary: "store a key (KEY, or `-` to read it from stdin)",
+    operands: "[KEY]",
+    about:
+      "Without a KEY the key comes from the first of: WANDB_API_KEY; api_key in the settings\n" +
+      "files (only one whose base_url is this host); the netrc file (NETRC, ~/.netrc, ~/_netrc);\n" +
+      "a hidden prompt when a terminal is attached. Keys go to the netrc file under the host's\n" +
+      "machine entry, mode 0600.",
+    exits: "0 success, 1 failed, 2 usage error, 130 interrupted",
+  },
+  status: {
+    summary: "where the key for a host comes from (read-only)",
+    about:
+      "Shows the host and where it came from, the settings files, the netrc file (and whether its\n" +
+      "mode is safe), and every source that holds a key for the host, masked: the one wandb-login\n" +
+      "uses, and the one the W&B Python SDK sends when they differ. Never writes a file.",
+    example: "wandb-login status --verify",
+    exits: "0 a key is configured (and accepted, with --verify), 1 not, 2 usage error",
+  },
+  logout: {
+    summary: "remove a host's key from the netrc file",
+    about:
+      "Removes that host's machine entry, keeping every other byte of the file (other machines,\n" +
+      "the default entry, comments). Warns when WANDB_API_KEY or a settings file still supplies a key.",
+    example: "wandb-login logout --host https://wandb.example.com",
+    exits: "0 success (also when there was nothing to remove), 1 failed, 2 usage error",
+  },
+  token: {
+    summary: "print the API key the W&B SDK would send, for scripts",
+    about:
+      "Prints the key and a newline on stdout, nothing else there: the one place a key is shown\n" +
+      "in full. The key is the one the W&B Python SDK would send for the host.",
+    example: 'export WANDB_API_KEY="$(wandb-login token)"',
+    exits: "0 printed, 1 no key to print, 2 usage error",
+  },
+  whoami: {
+    summary: "who the server says the W&B SDK's key belongs to",
+    about:
+      "Verifies the key the W&B Python SDK would send and prints one line on stdout:\n" +
+      "<username> (<entity>) at <host>. A short `wandb-login status --verify`.",
+    example: "wandb-login whoami --host https://wandb.example.com",
+    exits: "0 verified, 1 no key or refused, 2 usage error",
+  },
+  completion: {
+    summary: "print a shell completion script",
+    operands: "bash|zsh|fish",
+    about:
+      "Install:\n" +
+      "  bash: source <(wandb-login completion bash)   (in ~/.bashrc)\n" +
+      "  zsh:  source <(wandb-login completion zsh)    (in ~/.zshrc, after compinit)\n" +
+      "  fish: wandb-login completion fish > ~/.config/fish/completions/wandb-login.fish\n" +
+      "The scripts complete `wandb` too, for a binary installed under that name.",
+    exits: "0 printed, 2 usage error",
+  },
+} satisfies Record<string, CommandInfo>;
+export type Command = keyof typeof COMMAND_INFO;
+const COMMAND_NAMES = Object.keys(COMMAND_INFO) as Command[];
+/** Every first word that means something: the commands, and `help`/`version`. */
+export const COMMANDS = [...COMMAND_NAMES, "help", "version"] as const;
 
-Usage:
-  wandb-login [login] [OPTIONS] [KEY]   store a key (KEY, or \`-\` to read it from stdin)
-  wandb-login status [--host URL | --cloud] [--verify] [--json]
-  wandb-login logout [--host URL | --cloud] [--json]
-  wandb-login completion bash|zsh|fish
-  wandb-login help [COMMAND] | version
+const HOST_COMMANDS: Command[] = ["login", "status", "logout", "token", "whoami"];
 
-Options:
-  --cloud                 log in to the public cloud (${CLOUD_URL})
-  --host, --base-url URL  log in to this W&B server (self-hosted or dedicated)
-  --relogin               ignore stored credentials and prompt for a new key
-  --verify, --no-verify   check the key with the server first (default: off)
-  --stdin                 read the key from standard input (keeps it out of shell history)
-  --json                  print one JSON object describing the outcome on stdout
-  -h, --help              show this help (\`wandb-login status --help\`: that command's)
-  -v, --version           show the version
+/** An option in citty's ArgDef shape, plus the commands that take it. */
+export type OptionDef = (StringArgDef | BooleanArgDef) & {
+  commands: Command[];
+  negatable?: boolean; // --no-NAME turns it off
+  hidden?: boolean; // accepted, never offered
+};
+export const OPTIONS = optionTable({
+  cloud: {
+    type: "boolean",
+    description: `log in to the public cloud (${CLOUD_URL})`,
+    commands: HOST_COMMANDS,
+  },
+  host: {
+    type: "string",
+    alias: ["base-url"],
+    valueHint: "URL",
+    description: "log in to this W&B server (self-hosted or dedicated)",
+    commands: HOST_COMMANDS,
+  },
+  relogin: {
+    type: "boolean",
+    description: "ignore stored credentials and prompt for a new key",
+    commands: ["login"],
+  },
+  verify: {
+    type: "boolean",
+    negatable: true,
+    description: "check the key with the server (default: off)",
+    commands: ["login", "status"],
+  },
+  stdin: {
+    type: "boolean",
+    description: "read the key from standard input (keeps it out of shell history)",
+    commands: ["login"],
+  },
+  json: {
+    type: "boolean",
+    description: "print one JSON object describing the outcome on stdout",
+    commands: ["login", "status", "logout", "whoami"],
+  },
+  anonymously: {
+    type: "boolean",
+    hidden: true,
+    description: "deprecated: has no effect",
+    commands: ["login"],
+  },
+});
+type OptionName = keyof typeof OPTIONS;
+/** The table, each entry checked as an OptionDef and then seen as one (not as its literal). */
+function optionTable<T extends Record<string, OptionDef>>(table: T): Record<keyof T, OptionDef> {
+  return table;
+}
+/** The table's rows, read each time: a test adds a row and sees it everywhere. */
+const optionList = () => Object.entries(OPTIONS) as [OptionName, OptionDef][];
 
-Without a KEY the key comes from the first of: WANDB_API_KEY; api_key in the settings
-files (only one whose base_url is this host); the netrc file (NETRC, ~/.netrc, ~/_netrc);
-a hidden prompt when a terminal is attached. Keys go to the netrc file under the host's
-machine entry, mode 0600.
-
-Environment: WANDB_API_KEY, WANDB_BASE_URL, WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR,
-NETRC, HOME, WANDB_HTTP_TIMEOUT, HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE,
-NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM (the README says what each does).
-
-${EXIT_CODES}`;
+const ENVIRONMENT =
+  "Environment: WANDB_API_KEY, WANDB_BASE_URL, WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR,\n" +
+  "NETRC, HOME, WANDB_HTTP_TIMEOUT, HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE,\n" +
+  "NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM (the README says what each does).";
 
 // --- boot: --help and --version answer before the rest loads ---
 
 /** The answer to a lone `--help`, `-h`, `help`, `--version`, `-v` or `version`, if that is all there is. */
 function quickAnswer(argv: string[]): string | undefined {
   if (argv.length !== 1) return undefined;
-  if (["--help", "-h", "help"].includes(argv[0])) return HELP;
+  if (["--help", "-h", "help"].includes(argv[0])) return helpPage("login");
   return ["--version", "-v", "version"].includes(argv[0]) ? VERSION : undefined;
 }
 
@@ -80,7 +180,6 @@ const { basename, dirname, join, resolve } = require("node:path") as typeof impo
 
 // --- types and errors ---
 
-export type Command = "login" | "status" | "logout" | "completion";
 interface Options {
   command: Command;
   key?: string; // an explicit KEY argument; "-" means stdin; the shell for `completion`
@@ -152,15 +251,34 @@ interface LogoutReport {
   removed: boolean;
   source: string | null;
 }
-type Report = LoginReport | StatusReport | LogoutReport;
-/** A command's report, and the failure it ends with when the report is still worth printing. */
+/** What `token` found, and who `whoami` says it is. */
+interface TokenReport {
+  host: string;
+  source: string;
+}
+interface WhoamiReport extends TokenReport {
+  username: string;
+  entity: string;
+  teams: string[];
+}
+type Report = LoginReport | StatusReport | LogoutReport | TokenReport | WhoamiReport;
+/** A command's report; the failure it ends with, when the report is still worth printing; and what
+ * it prints on stdout as it is, without --json (the key, for `token`). */
 interface Finished {
   report: Report;
   failure?: LoginError;
+  stdout?: string;
 }
 
-/** The user typed something wrong: exit 2. */
-export class UsageError extends Error {}
+/** The user typed something wrong: exit 2, pointing at the help page that says how. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly help = "wandb-login --help",
+  ) {
+    super(message);
+  }
+}
 /** The login failed: exit 1 (or `code`). */
 export class LoginError extends Error {
   constructor(
@@ -193,8 +311,11 @@ async function runCommand(opts: Options, world: World, log: Log, secrets: Set<st
   if (opts.anonymously) log.warn("--anonymously has no effect and is deprecated.");
   if (opts.extraKeys) log.warn(`Only the first API key is used; ignoring ${opts.extraKeys} more.`);
   const ctx = openContext(opts, world, log, secrets);
+  if (opts.command === "status") return runStatus(ctx);
   if (opts.command === "logout") return { report: runLogout(ctx) };
-  return opts.command === "status" ? runStatus(ctx) : { report: await runLogin(ctx) };
+  if (opts.command === "token") return runToken(ctx);
+  if (opts.command === "whoami") return runWhoami(ctx);
+  return { report: await runLogin(ctx) };
 }
 
 /** The settings, the host they and the options name, its netrc machine and the netrc file's path. */
@@ -252,7 +373,10 @@ async function obtainKey(ctx: Context): Promise<{ key: string; source: string; v
   const { opts, world, log } = ctx;
   if (opts.stdin || opts.key !== undefined) {
     // a terminal, not a pipe: say what it waits for
-    if (opts.stdin && world.stdinIsTTY) log.ask("Paste your API key and hit enter: ");
+    if (opts.stdin && world.stdinIsTTY) {
+      log.info(hiddenInputHint(world));
+      log.ask("Paste your API key and hit enter: ");
+    }
     const key = opts.stdin ? readSecretLine(world, world.stdinIsTTY).trim() : opts.key!;
     return { key, source: opts.stdin ? "stdin" : "argument", viewer: await acceptKey(ctx, key) };
   }
@@ -284,6 +408,7 @@ async function promptForKey(ctx: Context): Promise<{ key: string; source: string
   if (host === CLOUD_URL) log.info(`Logging into ${host}.`);
   log.info(`Create a new API key at: ${appUrl(host, world.env)}/authorize?ref=models`);
   log.info("Store your API key securely and do not share it.");
+  log.info(hiddenInputHint(world));
   for (let attempt = 1; ; attempt++) {
     log.ask("Paste your API key and hit enter: ");
     const key = readSecretLine(world, true).trim();
@@ -294,6 +419,12 @@ async function promptForKey(ctx: Context): Promise<{ key: string; source: string
       log.error(e.message);
     }
   }
+}
+
+/** What a terminal user needs to know before pasting a secret. */
+function hiddenInputHint(world: World): string {
+  const cancel = world.platform === "win32" ? "Ctrl-Z" : "Ctrl-D";
+  return `Your input is hidden as you paste or type it; ${cancel} cancels, Ctrl-C quits.`;
 }
 
 /** Settings first: they fail more often (a separate WANDB_CONFIG_DIR), and then the netrc is untouched. */
@@ -361,16 +492,17 @@ function checkNetrcTarget(world: World, netrc: string): void {
 
 /** Who the server says the key belongs to, shown and added to the report. */
 function reportVerified<T extends Report & Identity>(report: T, viewer: Viewer, source: string, log: Log): T {
-  const who =
-    viewer.entity && viewer.entity !== viewer.username
-      ? `${viewer.username} (${viewer.entity})`
-      : viewer.username;
-  log.success(`Currently logged in as: ${who} to ${report.host}. ${RELOGIN_HINT}`);
+  log.success(`Currently logged in as: ${describeViewer(viewer)} to ${report.host}. ${RELOGIN_HINT}`);
   log.info(`Credentials from: ${source}`);
   const others = viewer.teams.filter((t) => t !== viewer.entity);
   log.info(`Default team: ${viewer.entity}${others.length ? ` (other teams: ${others.join(", ")})` : ""}`);
   const { username, entity, teams } = viewer;
   return { ...report, verified: true, username, entity, teams };
+}
+
+/** `alice`, or `alice (acme)` when the default team is another name. */
+function describeViewer({ username, entity }: Viewer): string {
+  return entity && entity !== username ? `${username} (${entity})` : username;
 }
 
 /** `wandb-login status`: every source of a key for the host, read-only. */
@@ -480,117 +612,211 @@ function runLogout(ctx: Context): LogoutReport {
   return { host, machine, netrc, removed: removed > 0, source: still?.source ?? null };
 }
 
+/** `wandb-login token`: the key the W&B SDK would send, in full, alone on stdout. */
+function runToken(ctx: Context): Finished {
+  const sent = sdkKey(ctx);
+  return { report: { host: ctx.host, source: sent.source }, stdout: sent.key };
+}
+
+/** The key the SDK sends for the host, checked as the SDK checks it; a LoginError when there is none. */
+function sdkKey(ctx: Context): Credential {
+  const sent = sdkSource([...keySources(ctx)]);
+  if (!sent) throw new LoginError(`No API key configured for ${ctx.host}. Run wandb-login to store one.`);
+  const invalid = invalidStoredKey(sent);
+  if (invalid) throw invalid;
+  return sent;
+}
+
+/** `wandb-login whoami`: one line on stdout, who the server says the SDK's key belongs to. */
+async function runWhoami(ctx: Context): Promise<Finished> {
+  const { host, secrets } = ctx;
+  const sent = sdkKey(ctx);
+  const viewer = await checkWithServer(ctx, sent.key);
+  const { username, entity, teams } = viewer;
+  const line = escapeControls(maskSecrets(`${describeViewer(viewer)} at ${host}`, secrets));
+  return { report: { host, username, entity, teams, source: sent.source }, stdout: line };
+}
+
 // --- command line ---
+// A strict reader of the option table: citty's own parser accepts unknown options and costs
+// ≈1.5 ms (node:util) on every run, so it is the judge in the tests, not a step of each run.
 
-const ARGS = {
-  key: { type: "positional", required: false },
-  host: { type: "string", alias: ["base-url"] },
-  cloud: { type: "boolean" },
-  relogin: { type: "boolean" },
-  verify: { type: "boolean" },
-  stdin: { type: "boolean" },
-  json: { type: "boolean" },
-  anonymously: { type: "boolean" },
-} satisfies ArgsDef;
+/** The options `command` takes, as citty's ArgsDef (the tests hand it to citty's parser). */
+export function argsFor(command: Command): ArgsDef {
+  const args: ArgsDef = {};
+  for (const [name, def] of optionList()) {
+    if (def.commands.includes(command)) args[name] = { type: def.type, alias: def.alias } as ArgDef;
+  }
+  return args;
+}
 
-const COMMAND_HELP: Record<Exclude<Command, "login">, string> = {
-  status: `wandb-login status: where the key for a host comes from (read-only)
+/** The help page for `command`; the top-level one for `login`. Only constants: it runs at boot. */
+export function helpPage(command: Command): string {
+  const info: CommandInfo = COMMAND_INFO[command];
+  const options = optionLines(command);
+  const sections = [
+    `Usage:\n${command === "login" ? overview() : `  ${usageLine(command)}`}`,
+    ...(options ? [`Options:\n${options}`] : []),
+    info.about,
+    ...(command === "login" ? [ENVIRONMENT] : []),
+    ...(info.example ? [`Example:\n  ${info.example}`] : []),
+    `Exit codes: ${info.exits}.`,
+  ];
+  const title =
+    command === "login"
+      ? `wandb-login ${VERSION}: log in to Weights & Biases (stores an API key for the W&B SDKs)`
+      : `wandb-login ${command}: ${info.summary}`;
+  return [title, ...sections].join("\n\n");
+}
 
-Usage:
-  wandb-login status [--host URL | --cloud] [--verify] [--json]
+/** Every command's usage line, then what each does, for the top-level page. */
+function overview(): string {
+  const usage = COMMAND_NAMES.map(
+    (c) => `  ${c === "login" ? "wandb-login [login] [OPTIONS] [KEY]" : usageLine(c)}`,
+  );
+  const commands = COMMAND_NAMES.map((c) => `  ${c.padEnd(12)}${COMMAND_INFO[c].summary}`);
+  return [...usage, "  wandb-login help [COMMAND] | version", "", "Commands:", ...commands].join("\n");
+}
 
-Shows the host and where it came from, the settings files, the netrc file (and whether its
-mode is safe), and every source that holds a key for the host, masked: the one wandb-login
-uses, and the one the W&B Python SDK sends when they differ. Never writes a file.
+/** `wandb-login status [--host URL | --cloud] [--verify] [--json]`, from the table. */
+function usageLine(command: Command): string {
+  const words = ["wandb-login", command];
+  for (const [name, def] of optionList()) {
+    if (!def.commands.includes(command) || def.hidden || name === "cloud") continue;
+    if (name === "host") words.push("[--host URL | --cloud]");
+    else words.push(def.type === "string" ? `[--${name} ${def.valueHint}]` : `[--${name}]`);
+  }
+  const operands = (COMMAND_INFO[command] as CommandInfo).operands;
+  return [...words, ...(operands ? [operands] : [])].join(" ");
+}
 
-Options:
-  --cloud, --host URL     the host to look at (default: as login resolves it)
-  --verify                also ask the server whether it accepts the key
-  --json                  one JSON object on stdout, with every source under "sources"
+/** `  --host, --base-url URL  log in to …` for each option the command takes, and help/version. */
+function optionLines(command: Command): string {
+  const rows: [string, string][] = [];
+  for (const [name, def] of optionList()) {
+    if (!def.commands.includes(command) || def.hidden) continue;
+    const names = [name, ...(def.alias ?? [])].map((n) => `--${n}`);
+    if (def.negatable) names.push(`--no-${name}`);
+    rows.push([names.join(", ") + (def.type === "string" ? ` ${def.valueHint}` : ""), def.description!]);
+  }
+  if (command === "login") {
+    rows.push(["-h, --help", "show this help (`wandb-login status --help`: that command's)"]);
+    rows.push(["-v, --version", "show the version"]);
+  } else rows.push(["-h, --help", "show this help"]);
+  return rows.map(([names, text]) => `  ${names.padEnd(22)}  ${text}`).join("\n");
+}
 
-Example:
-  wandb-login status --verify
+/** The completion script for `shell`. */
+export function completionScript(shell: string): string {
+  const script = Object.hasOwn(COMPLETIONS, shell) ? COMPLETIONS[shell] : undefined;
+  if (!script) throw new UsageError(`No completion for ${JSON.stringify(shell)}: choose bash, zsh or fish.`);
+  return script();
+}
 
-Exit codes: 0 a key is configured (and accepted, with --verify), 1 not, 2 usage error.`,
-  logout: `wandb-login logout: remove a host's key from the netrc file
+/** The spellings of each offered option, e.g. `--verify --no-verify`. */
+function offeredOptions(command: Command): string[] {
+  return optionList()
+    .filter(([, def]) => def.commands.includes(command) && !def.hidden)
+    .flatMap(([name, def]) =>
+      [name, ...(def.alias ?? []), ...(def.negatable ? [`no-${name}`] : [])].map((n) => `--${n}`),
+    );
+}
 
-Usage:
-  wandb-login logout [--host URL | --cloud] [--json]
+const STRING_OPTIONS = () =>
+  optionList()
+    .filter(([, d]) => d.type === "string")
+    .flatMap(([n, d]) => [n, ...(d.alias ?? [])]);
 
-Removes that host's machine entry, keeping every other byte of the file (other machines,
-the default entry, comments). Warns when WANDB_API_KEY or a settings file still supplies a key.
-
-Example:
-  wandb-login logout --host https://wandb.example.com
-
-${EXIT_CODES}`,
-  completion: `wandb-login completion: print a shell completion script
-
-Usage:
-  wandb-login completion bash|zsh|fish
-
-Install:
-  bash: wandb-login completion bash > ~/.local/share/bash-completion/completions/wandb-login
-  zsh:  wandb-login completion zsh > "\${fpath[1]}/_wandb-login"
-  fish: wandb-login completion fish > ~/.config/fish/completions/wandb-login.fish
-
-${EXIT_CODES}`,
-};
-
-/** The help page for `command`. */
-export const helpFor = (command: Command) => (command === "login" ? HELP : COMMAND_HELP[command]);
-
-const COMPLETIONS: Record<string, string> = {
-  bash: `_wandb_login() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
+const COMPLETIONS: Record<string, () => string> = {
+  bash: () => {
+    const cases = COMMAND_NAMES.map((c) => `    ${c}) options="${offeredOptions(c).join(" ")}" ;;`);
+    return `_wandb_login() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} command=login options i
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case \${COMP_WORDS[i]} in ${COMMAND_NAMES.join("|")}) command=\${COMP_WORDS[i]}; break ;; esac
+  done
   case $prev in
-    --host|--base-url)
+    ${STRING_OPTIONS()
+      .map((n) => `--${n}`)
+      .join("|")})
       COMPREPLY=($(compgen -W "https:// http:// ${CLOUD_URL}" -- "$cur"))
       compopt -o nospace 2>/dev/null; return ;;
     completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
-    help) COMPREPLY=($(compgen -W "login status logout completion" -- "$cur")); return ;;
+    help) COMPREPLY=($(compgen -W "${COMMAND_NAMES.join(" ")}" -- "$cur")); return ;;
   esac
   if [[ $COMP_CWORD -eq 1 && $cur != -* ]]; then
     COMPREPLY=($(compgen -W "${COMMANDS.join(" ")}" -- "$cur")); return
   fi
-  local options="--cloud --host --base-url --relogin --verify --no-verify --stdin --json --help --version"
-  COMPREPLY=($(compgen -W "$options" -- "$cur"))
+  case $command in
+${cases.join("\n")}
+  esac
+  COMPREPLY=($(compgen -W "$options --help" -- "$cur"))
 }
-complete -F _wandb_login wandb-login`,
-  zsh: `#compdef wandb-login
-_arguments \\
-  '1:command:(${COMMANDS.join(" ")})' \\
-  '(--host --base-url)--cloud[log in to the public cloud]' \\
-  '(--cloud --base-url)--host[W&B server URL]:URL:_urls' \\
-  '(--cloud --host)--base-url[W&B server URL]:URL:_urls' \\
-  '--relogin[ignore stored credentials and prompt for a new key]' \\
-  '(--no-verify)--verify[check the key with the server]' \\
-  '(--verify)--no-verify[do not check the key with the server]' \\
-  '--stdin[read the key from standard input]' \\
-  '--json[print one JSON object on stdout]' \\
-  '(- *)'{-h,--help}'[show help]' \\
-  '(- *)'{-v,--version}'[show the version]'`,
-  fish: `complete -c wandb-login -f
-complete -c wandb-login -n __fish_use_subcommand -a '${COMMANDS.join(" ")}'
-complete -c wandb-login -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
-complete -c wandb-login -l cloud -d 'log in to the public cloud'
-complete -c wandb-login -l host -l base-url -x -a 'https:// http:// ${CLOUD_URL}' -d 'W&B server URL'
-complete -c wandb-login -l relogin -d 'ignore stored credentials and prompt for a new key'
-complete -c wandb-login -l verify -d 'check the key with the server'
-complete -c wandb-login -l no-verify -d 'do not check the key with the server'
-complete -c wandb-login -l stdin -d 'read the key from standard input'
-complete -c wandb-login -l json -d 'print one JSON object on stdout'
-complete -c wandb-login -s h -l help -d 'show help'
-complete -c wandb-login -s v -l version -d 'show the version'`,
+complete -F _wandb_login wandb-login
+complete -F _wandb_login wandb`;
+  },
+  zsh: () => {
+    const spec = (c: Command) =>
+      optionList()
+        .filter(([, d]) => d.commands.includes(c) && !d.hidden)
+        .flatMap(([name, d]) =>
+          [name, ...(d.alias ?? []), ...(d.negatable ? [`no-${name}`] : [])].map((n) => [n, d] as const),
+        )
+        .map(
+          ([n, d]) =>
+            `'--${n}[${d.description!.replace(/[[\]']/g, "")}]${d.type === "string" ? `:${d.valueHint}:_urls` : ""}'`,
+        )
+        .join(" ");
+    const cases = COMMAND_NAMES.map(
+      (c) => `    ${c}) _arguments ${spec(c)} '(- *)'{-h,--help}'[show help]' ;;`,
+    );
+    return `#compdef wandb-login wandb
+_wandb_login() {
+  local command=login
+  if (( CURRENT == 2 )) && [[ $words[2] != -* ]]; then
+    compadd ${COMMANDS.join(" ")}
+  fi
+  (( \${\${(s: :):-${COMMAND_NAMES.join(" ")}}[(Ie)$words[2]]} )) && command=$words[2]
+  case $command in
+${cases.join("\n")}
+  esac
+}
+compdef _wandb_login wandb-login wandb`;
+  },
+  fish: () => {
+    const others = COMMAND_NAMES.filter((c) => c !== "login").join(" ");
+    const lines = [`complete -c wandb-login -c wandb -f`];
+    lines.push(`complete -c wandb-login -c wandb -n __fish_use_subcommand -a '${COMMANDS.join(" ")}'`);
+    lines.push(
+      `complete -c wandb-login -c wandb -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'`,
+    );
+    for (const [name, def] of optionList()) {
+      if (def.hidden) continue;
+      const spellings = [name, ...(def.alias ?? [])].map((n) => `-l ${n}`).join(" ");
+      const value = def.type === "string" ? ` -x -a 'https:// http:// ${CLOUD_URL}'` : "";
+      const where = [
+        ...(def.commands.includes("login") ? [`not __fish_seen_subcommand_from ${others}`] : []),
+        ...(def.commands.some((c) => c !== "login")
+          ? [`__fish_seen_subcommand_from ${def.commands.filter((c) => c !== "login").join(" ")}`]
+          : []),
+      ];
+      for (const condition of where) {
+        lines.push(
+          `complete -c wandb-login -c wandb -n '${condition}' ${spellings}${value} -d '${def.description}'`,
+        );
+        if (def.negatable)
+          lines.push(
+            `complete -c wandb-login -c wandb -n '${condition}' -l no-${name} -d 'do not ${def.description}'`,
+          );
+      }
+    }
+    lines.push(`complete -c wandb-login -c wandb -s h -l help -d 'show help'`);
+    lines.push(
+      `complete -c wandb-login -c wandb -n __fish_use_subcommand -s v -l version -d 'show the version'`,
+    );
+    return lines.join("\n");
+  },
 };
-
-/** The completion script for `shell`. */
-export function completionScript(shell: string): string {
-  const script = COMPLETIONS[shell];
-  if (!script || !Object.hasOwn(COMPLETIONS, shell))
-    throw new UsageError(`No completion for ${JSON.stringify(shell)}: choose bash, zsh or fish.`);
-  return script;
-}
 
 /** Levenshtein distance, for "did you mean". */
 export function editDistance(a: string, b: string): number {
@@ -613,9 +839,68 @@ function unknownCommand(word: string): UsageError {
   return new UsageError(`Unknown command "${word}".${near ? ` Did you mean "${near}"?` : ""}`);
 }
 
-/** Checks the raw arguments strictly (citty accepts anything), then lets citty parse them. */
-export async function parseCommandLine(argv: string[]): Promise<Request> {
+/** An option as typed: its table entry, how it was spelled, and its value. */
+interface GivenOption {
+  name: OptionName;
+  spelled: string; // "--base-url", "--no-verify"
+  value: string | boolean;
+}
+
+/** Reads the arguments strictly against the option table: every option known, in its place, well formed. */
+export function parseCommandLine(argv: string[]): Request {
+  const { positionals, given, help, version } = tokenize(argv);
+  const word = positionals[0];
+  if (word === "help") return { help: commandWord(positionals[1]) };
+  if (word === "version") return "version";
+  const command = commandWord(word);
+  if (help) return { help: command };
+  if (version) return "version";
+  if (word === command) positionals.shift();
+  const values: Partial<Record<OptionName, string | boolean>> = {};
+  for (const option of given) {
+    if (!OPTIONS[option.name].commands.includes(command))
+      throw new UsageError(
+        `${option.spelled} is not an option of \`wandb-login ${command}\`.`,
+        `wandb-login ${command} --help`,
+      );
+    values[option.name] = option.value; // the last one counts, as in citty
+  }
+  checkOperands(command, positionals, values);
+  const flag = (name: OptionName) => values[name] === true;
+  return {
+    command,
+    key: positionals[0],
+    host: values.host as string | undefined,
+    extraKeys: Math.max(0, positionals.length - 1),
+    stdin: flag("stdin") || positionals[0] === "-",
+    cloud: flag("cloud"),
+    relogin: flag("relogin"),
+    verify: flag("verify"),
+    json: flag("json"),
+    anonymously: flag("anonymously"),
+  };
+}
+
+/** What each command takes besides options, and the options that exclude each other. */
+function checkOperands(
+  command: Command,
+  positionals: string[],
+  values: Partial<Record<OptionName, unknown>>,
+) {
+  if (values.cloud === true && values.host !== undefined)
+    throw new UsageError("Cannot use --host and --cloud together.");
+  if (command === "completion" && positionals.length !== 1)
+    throw new UsageError("`completion` takes one shell: bash, zsh or fish.");
+  if (command !== "login" && command !== "completion" && positionals.length > 0)
+    throw new UsageError(`\`${command}\` takes no KEY argument.`);
+  if (values.stdin === true && positionals.length > 0)
+    throw new UsageError("Cannot use --stdin together with a KEY argument.");
+}
+
+/** Splits the arguments into positionals and options, each option checked against the table. */
+function tokenize(argv: string[]) {
   const positionals: string[] = [];
+  const given: GivenOption[] = [];
   let help = false;
   let version = false;
   for (let i = 0; i < argv.length; i++) {
@@ -627,64 +912,49 @@ export async function parseCommandLine(argv: string[]): Promise<Request> {
     if (arg === "-h" || arg === "--help") help = true;
     else if (arg === "-v" || arg === "--version") version = true;
     else if (arg === "-" || !arg.startsWith("-")) positionals.push(arg);
-    else i += checkOption(argv, i);
+    else {
+      const option = readOption(arg, argv[i + 1]);
+      if (option.consumed) i++;
+      given.push(option);
+    }
   }
-  const word = positionals[0];
-  if (word === "help") return { help: commandWord(positionals[1]) };
-  if (word === "version") return "version";
-  const command = commandWord(word);
-  if (help) return { help: command };
-  if (version) return "version";
-  if (word === command) positionals.shift();
-  // citty costs ≈1 ms to load and ≈8 MB to run (scule, node:util): load it only when there are options.
-  const hasOptions = argv.some((a) => a.startsWith("-") && a !== "-");
-  const args: Record<string, unknown> = hasOptions ? (await import("citty")).parseArgs(argv, ARGS) : {};
-  if (args.cloud && args.host !== undefined) throw new UsageError("Cannot use --host and --cloud together.");
-  if (command === "completion" && positionals.length !== 1)
-    throw new UsageError("`completion` takes one shell: bash, zsh or fish.");
-  if (command !== "login" && command !== "completion" && positionals.length > 0)
-    throw new UsageError(`\`${command}\` takes no KEY argument.`);
-  if (args.stdin && positionals.length > 0)
-    throw new UsageError("Cannot use --stdin together with a KEY argument.");
-  const flag = (name: keyof typeof ARGS) => Boolean(args[name]);
-  return {
-    command,
-    key: positionals[0],
-    host: args.host as string | undefined,
-    extraKeys: Math.max(0, positionals.length - 1),
-    stdin: flag("stdin") || positionals[0] === "-",
-    cloud: flag("cloud"),
-    relogin: flag("relogin"),
-    verify: flag("verify"),
-    json: flag("json"),
-    anonymously: flag("anonymously"),
-  };
+  return { positionals, given, help, version };
+}
+
+/** One `--name`, `--name=value`, `--name value` or `--no-name`; `consumed` when it took `next`. */
+function readOption(arg: string, next: string | undefined): GivenOption & { consumed: boolean } {
+  const eq = arg.indexOf("=");
+  const spelled = eq < 0 ? arg : arg.slice(0, eq);
+  const inline = eq < 0 ? undefined : arg.slice(eq + 1);
+  const bare = spelled.slice(2);
+  const negated = bare.startsWith("no-") ? bare.slice(3) : undefined;
+  const found = arg.startsWith("--")
+    ? (lookUpOption(bare) ?? (negated ? lookUpOption(negated) : undefined))
+    : undefined;
+  if (!found || (found !== lookUpOption(bare) && !OPTIONS[found].negatable))
+    throw new UsageError(`Unknown option ${spelled}.`);
+  const def: OptionDef = OPTIONS[found];
+  if (def.type === "boolean") {
+    if (inline !== undefined) throw new UsageError(`Option ${spelled} does not take a value.`);
+    return { name: found, spelled, value: found === lookUpOption(bare), consumed: false };
+  }
+  if (inline === "" || (inline === undefined && (next === undefined || next.startsWith("-"))))
+    throw new UsageError(`Option ${spelled} needs a value.`);
+  return { name: found, spelled, value: inline ?? next!, consumed: inline === undefined };
+}
+
+/** The table's name for an option's spelling (its name or an alias). */
+function lookUpOption(spelling: string): OptionName | undefined {
+  for (const [name, def] of optionList()) if (name === spelling || def.alias?.includes(spelling)) return name;
+  return undefined;
 }
 
 /** The command a first word names; "login" for a key or nothing; a usage error for a typo. */
 function commandWord(word: string | undefined): Command {
   if (word === undefined || word === "help" || word === "version") return "login";
-  if ((COMMANDS as readonly string[]).includes(word)) return word as Command;
+  if ((COMMAND_NAMES as string[]).includes(word)) return word as Command;
   if (/^[a-z]{1,20}$/.test(word)) throw unknownCommand(word);
   return "login";
-}
-
-/** Checks the option at argv[i]; returns how many following arguments it consumed as its value. */
-function checkOption(argv: string[], i: number): number {
-  const arg = argv[i];
-  const eq = arg.indexOf("=");
-  const [flag, value] = eq < 0 ? [arg.replace(/^--?/, ""), undefined] : [arg.slice(2, eq), arg.slice(eq + 1)];
-  const name = flag.replace(/^no-/, "");
-  const def = (ARGS as ArgsDef)[name === "base-url" ? "host" : name];
-  if (!arg.startsWith("--") || !def || def.type === "positional")
-    throw new UsageError(`Unknown option ${arg.split("=")[0]}.`);
-  if (def.type !== "string") return 0;
-  if (flag !== name) throw new UsageError(`Unknown option --${flag}.`);
-  const next = argv[i + 1];
-  if (value === "" || (value === undefined && (next === undefined || next.startsWith("-")))) {
-    throw new UsageError(`Option --${flag} needs a value.`);
-  }
-  return value === undefined ? 1 : 0;
 }
 
 // --- lookup: the host, and every source of a key for it ---
@@ -767,10 +1037,13 @@ export function appUrl(apiUrl: string, env: Env): string {
 export function checkApiKey(key: string): string | null {
   if (!key) return "API key is empty.";
   if (/^[\w-]+\.[\w-]+\.[\w-]+$/.test(key)) return null; // JWT-shaped token
-  const secret = key.slice(key.indexOf("-") + 1); // on-prem keys carry a `prefix-`
-  if (!/^[\w-]+$/.test(secret)) return "API key may only contain the letters A-Z, digits and underscores.";
-  if (secret.length < 40) return `API key must have 40+ characters, has ${secret.length}.`;
-  return null;
+  const prefix = key.slice(0, key.indexOf("-") + 1); // on-prem keys carry a `prefix-`
+  const secret = key.slice(prefix.length);
+  if (!/^[\w-]+$/.test(secret))
+    return "API key may only contain letters (A-Z, a-z), digits, underscores and hyphens.";
+  if (secret.length >= 40) return null;
+  const after = prefix ? ` after its prefix "${prefix}"` : "";
+  return `API key must have 40+ characters${after}, has ${secret.length}.`;
 }
 
 /**
@@ -1963,7 +2236,7 @@ function readSecretLine(world: World, isTTY: boolean): string {
       const chunk = buf.toString("utf8", 0, n).replace(/\x1b\[20[01]~/g, ""); // bracketed paste markers
       for (const ch of chunk) {
         if (ch === "\x03" && isTTY) throw new LoginError("Interrupted.", 130);
-        if (ch === "\x04" && isTTY) throw new LoginError("No key entered.");
+        if ((ch === "\x04" || ch === "\x1a") && isTTY) throw new LoginError("No key entered.");
         if (ch === "\r" || ch === "\n") {
           if (isTTY || line.trim()) return line;
           continue;
@@ -2028,7 +2301,8 @@ export function describeFetchError(err: unknown, host: string, env: Env, timeout
   const via = proxy ? ` via proxy ${proxy.replace(/\/\/[^@/]*@/, "//")}` : "";
   if (e.name === "TimeoutError" || e.name === "AbortError") {
     const hint = "set WANDB_HTTP_TIMEOUT to wait longer";
-    return `${host} did not answer within ${timeoutSeconds} seconds${via} (${hint}).`;
+    const seconds = `${timeoutSeconds} second${timeoutSeconds === 1 ? "" : "s"}`;
+    return `${host} did not answer within ${seconds}${via} (${hint}).`;
   }
   const code = e.code ?? "";
   if (code === "ECONNREFUSED")
@@ -2054,7 +2328,7 @@ export function httpTimeout(env: Env): { seconds: number; warning?: string } {
   if (raw === undefined || raw === "") return { seconds: DEFAULT_TIMEOUT_S };
   const seconds = Number(raw);
   if (seconds > 0 && seconds <= 3600) return { seconds };
-  const range = "a number of seconds from 0 to 3600";
+  const range = "a number of seconds above 0 and up to 3600";
   const warning = `WANDB_HTTP_TIMEOUT=${raw} is not ${range}; using ${DEFAULT_TIMEOUT_S}.`;
   return { seconds: DEFAULT_TIMEOUT_S, warning };
 }
@@ -2173,20 +2447,21 @@ export async function main(argv: string[], world: World, secrets = new Set<strin
   const fail = (e: unknown, report?: Report) => {
     const code = e instanceof UsageError ? 2 : e instanceof LoginError ? e.code : 1;
     const message = mask(e instanceof Error ? e.message : String(e));
-    log.error(e instanceof UsageError ? `${message} See \`wandb-login --help\`.` : message);
+    log.error(e instanceof UsageError ? `${message} See \`${e.help}\`.` : message);
     if (json) world.stdout(`${mask(JSON.stringify({ error: message, code, ...report }))}\n`);
     return code;
   };
   try {
-    const request = await parseCommandLine(argv);
+    const request = parseCommandLine(argv);
     if (request === "version") return printData(world, VERSION);
-    if ("help" in request) return printData(world, helpFor(request.help));
+    if ("help" in request) return printData(world, helpPage(request.help));
     if (request.command === "completion") return printData(world, completionScript(request.key!));
     json = request.json;
     if (request.key !== undefined && request.key !== "-") secrets.add(request.key);
-    const { report, failure } = await runCommand(request, world, log, secrets);
+    const { report, failure, stdout } = await runCommand(request, world, log, secrets);
     if (failure) return fail(failure, report);
     if (json) world.stdout(`${mask(JSON.stringify(report))}\n`);
+    else if (stdout !== undefined) world.stdout(`${stdout}\n`);
     return 0;
   } catch (e) {
     return fail(e);

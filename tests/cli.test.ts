@@ -11,7 +11,7 @@ describe("command words", () => {
   test.each([
     ["stauts", 'Unknown command "stauts". Did you mean "status"?'],
     ["logut", 'Unknown command "logut". Did you mean "logout"?'],
-    ["whoami", 'Unknown command "whoami".'],
+    ["frobnicate", 'Unknown command "frobnicate".'],
   ])("a typo (%s) is a usage error with a suggestion, never a key", (word, message) => {
     const home = tempDir();
     const r = runCli([word], { home });

@@ -114,7 +114,7 @@ describe("--verify", () => {
         env: { WANDB_HTTP_TIMEOUT: "1" },
       });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`${server.url} did not answer within 1 seconds`);
+      expect(r.stderr).toContain(`${server.url} did not answer within 1 second `);
       expect(Date.now() - started).toBeLessThan(8000);
     } finally {
       server.stop();
