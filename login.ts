@@ -781,7 +781,8 @@ _wandb_login() {
 ${cases.join("\n")}
   esac
 }
-compdef _wandb_login wandb-login wandb`;
+# from fpath (as _wandb-login) this file is the completion itself; sourced, it registers
+if [[ $funcstack[1] = _wandb-login ]]; then _wandb_login "$@"; else compdef _wandb_login wandb-login wandb; fi`;
   },
   fish: () => {
     const others = COMMAND_NAMES.filter((c) => c !== "login").join(" ");
