@@ -2376,7 +2376,7 @@ export async function verifyKey(
 ): Promise<Viewer> {
   const { seconds } = httpTimeout(env);
   // Python users' CA bundle; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself
-  const caFile = env.REQUESTS_CA_BUNDLE;
+  const caFile = /^https:/i.test(host) ? env.REQUESTS_CA_BUNDLE : undefined; // only TLS reads it
   let ca: string | undefined;
   try {
     ca = caFile ? fs.readFileSync(caFile, "utf8") : undefined;
@@ -2478,22 +2478,18 @@ function printData(world: World, text: string): number {
 /**
  * Bun's crash report lists the process arguments and, where the environment asks (or on macOS),
  * uploads a trace. With a key among the arguments, or reporting asked for, the crash signals get
- * their default action back: the process dies quietly (exit 128+n) and sends nothing. bun:ffi
- * costs ≈1 ms, so only then.
+ * their default action back: the process dies quietly (exit 128+n) and sends nothing. Bun resets
+ * a signal to SIG_DFL when its last listener goes (BunProcess.cpp, onDidChangeListeners), so one
+ * listener added and removed does it, at no cost.
  */
-async function silenceCrashReports(argv: string[], env: Env): Promise<void> {
+function silenceCrashReports(argv: string[], env: Env): void {
   const reporting =
     env.BUN_CRASH_REPORT_URL || env.BUN_ENABLE_CRASH_REPORTING || process.platform === "darwin";
   if (process.platform === "win32" || (!reporting && keyShaped(argv).length === 0)) return;
-  try {
-    const { dlopen, FFIType } = await import("bun:ffi");
-    const libc = process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6"; // musl answers to it too
-    const { symbols } = dlopen(libc, { signal: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.ptr } });
-    const { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT } = (require("node:os") as typeof import("node:os"))
-      .constants.signals;
-    for (const sig of [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT]) symbols.signal(sig, null); // null: SIG_DFL
-  } catch {
-    /* no FFI here: the README says to use --stdin */
+  const none = () => {};
+  for (const signal of ["SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"] as const) {
+    process.on(signal, none);
+    process.off(signal, none);
   }
 }
 
@@ -2506,6 +2502,6 @@ if (import.meta.main) {
   };
   process.on("uncaughtException", crash);
   const argv = process.argv.slice(2);
-  await silenceCrashReports(argv, process.env);
+  silenceCrashReports(argv, process.env);
   main(argv, world, secrets).then((code) => process.exit(code), crash);
 }
