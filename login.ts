@@ -23,6 +23,7 @@ const LOCK_EMPTY_STALE_MS = 2_000; // a lock without a pid: its writer died or t
 const LOCK_GIVE_UP_MS = 30_000;
 const MAX_RESPONSE_BYTES = 1 << 20;
 const MAX_STDIN_BYTES = 64 * 1024;
+const MAX_TOKEN_BYTES = 64 * 1024; // a JWT is a few KiB
 const DEFAULT_TIMEOUT_S = 10;
 const RELOGIN_HINT = "Use `wandb-login --relogin` to force relogin.";
 
@@ -80,6 +81,18 @@ const COMMAND_INFO = {
     example: "wandb-login whoami --host https://wandb.example.com",
     exits: "0 verified, 1 no key or refused, 2 usage error",
   },
+  identity: {
+    summary: "keyless CI: an identity token the W&B SDK exchanges itself",
+    about:
+      "--github-actions (in a job with `permissions: id-token: write`) requests the job's OIDC token,\n" +
+      "writes it (0600) to $RUNNER_TEMP/wandb-identity-token and adds WANDB_IDENTITY_TOKEN_FILE to\n" +
+      "$GITHUB_ENV, so the W&B SDK in every later step exchanges it at <host>/oidc/token: no API key\n" +
+      "in any secret store. Job tokens live minutes: run it again in a step that needs a fresh one.\n" +
+      "--token-file PATH checks a token file something else keeps (a Kubernetes projected token)\n" +
+      "and prints the `export WANDB_IDENTITY_TOKEN_FILE=…` line to use.",
+    example: "wandb-login identity --github-actions --verify",
+    exits: "0 ready (and accepted, with --verify), 1 failed, 2 usage error",
+  },
   completion: {
     summary: "print a shell completion script",
     operands: "bash|zsh|fish",
@@ -97,12 +110,13 @@ const COMMAND_NAMES = Object.keys(COMMAND_INFO) as Command[];
 /** Every first word that means something: the commands, and `help`/`version`. */
 export const COMMANDS = [...COMMAND_NAMES, "help", "version"] as const;
 
-const HOST_COMMANDS: Command[] = ["login", "status", "logout", "token", "whoami"];
+const HOST_COMMANDS: Command[] = ["login", "status", "logout", "token", "whoami", "identity"];
 
 /** An option in citty's ArgDef shape, plus the commands that take it. */
 export type OptionDef = (StringArgDef | BooleanArgDef) & {
   commands: Command[];
   negatable?: boolean; // --no-NAME turns it off
+  values?: "url" | "file" | "none"; // what completes a string option's value (default: URLs)
   hidden?: boolean; // accepted, never offered
 };
 export const OPTIONS = optionTable({
@@ -127,7 +141,7 @@ export const OPTIONS = optionTable({
     type: "boolean",
     negatable: true,
     description: "check the key with the server (default: off)",
-    commands: ["login", "status"],
+    commands: ["login", "status", "identity"],
   },
   stdin: {
     type: "boolean",
@@ -137,7 +151,26 @@ export const OPTIONS = optionTable({
   json: {
     type: "boolean",
     description: "print one JSON object describing the outcome on stdout",
-    commands: ["login", "status", "logout", "whoami"],
+    commands: ["login", "status", "logout", "whoami", "identity"],
+  },
+  "github-actions": {
+    type: "boolean",
+    description: "request this GitHub Actions job's OIDC token and hand it to later steps",
+    commands: ["identity"],
+  },
+  "token-file": {
+    type: "string",
+    valueHint: "PATH",
+    values: "file",
+    description: "check an identity token file that something else keeps",
+    commands: ["identity"],
+  },
+  audience: {
+    type: "string",
+    valueHint: "AUD",
+    values: "none",
+    description: "the audience of the requested token (default: the host URL)",
+    commands: ["identity"],
   },
   anonymously: {
     type: "boolean",
@@ -155,9 +188,11 @@ function optionTable<T extends Record<string, OptionDef>>(table: T): Record<keyo
 const optionList = () => Object.entries(OPTIONS) as [OptionName, OptionDef][];
 
 const ENVIRONMENT =
-  "Environment: WANDB_API_KEY, WANDB_BASE_URL, WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR,\n" +
-  "NETRC, HOME, WANDB_HTTP_TIMEOUT, HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE,\n" +
-  "NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM (the README says what each does).";
+  "Environment: WANDB_API_KEY, WANDB_IDENTITY_TOKEN_FILE, WANDB_CREDENTIALS_FILE, WANDB_BASE_URL,\n" +
+  "WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR, NETRC, HOME, USERPROFILE, WANDB_HTTP_TIMEOUT, HTTPS_PROXY,\n" +
+  "HTTP_PROXY, NO_PROXY, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM,\n" +
+  "SM_TRAINING_ENV, WANDB_SAGEMAKER_DISABLE; for `identity --github-actions`: ACTIONS_ID_TOKEN_REQUEST_URL,\n" +
+  "ACTIONS_ID_TOKEN_REQUEST_TOKEN, RUNNER_TEMP, GITHUB_ENV (the README says what each does).";
 
 // --- boot: --help and --version answer before the rest loads ---
 
@@ -191,16 +226,23 @@ interface Options {
   verify: boolean;
   json: boolean;
   anonymously: boolean;
+  githubActions: boolean;
+  tokenFile?: string;
+  audience?: string;
 }
 /** What the command line asks for besides a command: a help page or the version. */
 export type Request = Options | { help: Command } | "version";
 export type Env = Record<string, string | undefined>;
 /** Where a key was found. `kind` orders the sources the way the Python SDK reads them. */
 interface Credential {
-  key: string;
-  source: string; // "argument", "stdin", "prompt", "WANDB_API_KEY", or a file's path
+  key: string; // an API key, or for `identity` the JWT ("" when unreadable)
+  source: string; // "argument", "stdin", "prompt", "WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", or a file's path
   label: string; // how errors name the source
-  kind?: "env" | "settings" | "netrc" | "default";
+  kind?: "env" | "identity" | "settings" | "netrc" | "default" | "sagemaker";
+  problem?: string; // why the SDK would fail on it
+  file?: string; // the identity token's file
+  expires?: number; // when the identity token expires (ms)
+  accessToken?: string; // an access token the SDK cached for the host
 }
 export interface Viewer {
   username: string;
@@ -241,6 +283,7 @@ interface StatusReport extends Identity {
   source: string | null;
   key: string | null;
   sources: { source: string; key: string; login: boolean; sdk: boolean }[];
+  sdk: { source: string | null; fails: string | null }; // what the W&B Python SDK sends, or why it fails
   configured: boolean;
 }
 /** What logout removed, and what still supplies a key. */
@@ -250,6 +293,13 @@ interface LogoutReport {
   netrc: string;
   removed: boolean;
   source: string | null;
+}
+/** The identity token `identity` fetched or checked, and who it is with --verify. */
+interface IdentityReport extends Identity {
+  host: string;
+  file: string;
+  expires: string | null;
+  githubEnv: string | null;
 }
 /** What `token` found, and who `whoami` says it is. */
 interface TokenReport {
@@ -261,7 +311,7 @@ interface WhoamiReport extends TokenReport {
   entity: string;
   teams: string[];
 }
-type Report = LoginReport | StatusReport | LogoutReport | TokenReport | WhoamiReport;
+type Report = LoginReport | StatusReport | LogoutReport | TokenReport | WhoamiReport | IdentityReport;
 /** A command's report; the failure it ends with, when the report is still worth printing; and what
  * it prints on stdout as it is, without --json (the key, for `token`). */
 interface Finished {
@@ -304,6 +354,7 @@ interface Context {
   origin: string;
   machine: string;
   netrc: string;
+  netrcFound?: { entry?: NetrcEntry; fallback?: NetrcEntry }; // read once, when first asked
 }
 
 /** Runs one command. Throws UsageError/LoginError when it fails before it has a report to show. */
@@ -315,6 +366,7 @@ async function runCommand(opts: Options, world: World, log: Log, secrets: Set<st
   if (opts.command === "logout") return { report: runLogout(ctx) };
   if (opts.command === "token") return runToken(ctx);
   if (opts.command === "whoami") return runWhoami(ctx);
+  if (opts.command === "identity") return runIdentity(ctx);
   return { report: await runLogin(ctx) };
 }
 
@@ -331,6 +383,7 @@ async function runLogin(ctx: Context): Promise<LoginReport> {
   const { opts, log, host, machine, netrc } = ctx;
   const report: LoginReport = { host, machine, source: null, stored: false, netrc, ...UNVERIFIED };
   const explicit = opts.relogin || opts.key !== undefined || opts.stdin;
+  if (!explicit && bothSet(ctx.world)) throw new LoginError(BOTH_SET);
   const found = explicit ? undefined : keySources(ctx).next().value;
   if (found) return reportConfigured(ctx, report, found);
   const { key, source, viewer } = await obtainKey(ctx);
@@ -347,25 +400,44 @@ async function reportConfigured(ctx: Context, report: LoginReport, found: Creden
   if (invalid) throw invalid;
   report.source = found.source;
   if (ctx.opts.verify) {
-    return reportVerified(report, await checkWithServer(ctx, found.key), found.source, ctx.log);
+    return reportVerified(report, await checkWithServer(ctx, found), found.source, ctx.log);
   }
-  ctx.log.info(`W&B API key is configured (from ${found.source}). ${RELOGIN_HINT}`);
+  if (found.kind === "identity") ctx.log.info(identityConfigured(ctx, found));
+  else ctx.log.info(`W&B API key is configured (from ${found.source}). ${RELOGIN_HINT}`);
   return report;
 }
 
-/** A stored key must have a valid format too; the error names where it came from. */
+/** A stored key must have a valid format too, an identity token be usable; the error names the source. */
 function invalidStoredKey(found: Credential): LoginError | undefined {
+  if (found.kind === "identity") return found.problem ? new LoginError(sentence(found.problem)) : undefined;
   const problem = checkApiKey(found.key);
   return problem ? new LoginError(`${found.label} invalid: ${problem}`) : undefined;
 }
 
-/** Verification, with the warnings its settings call for. */
-function checkWithServer({ host, world, log }: Context, key: string): Promise<Viewer> {
+/** "W&B is configured with the identity token in …": what a keyless login has. */
+function identityConfigured({ host }: Context, token: Credential): string {
+  const cached = token.accessToken ? " (its access token for this host is cached, and still valid)" : "";
+  return (
+    `W&B is configured with the identity token in ${token.file} (WANDB_IDENTITY_TOKEN_FILE); the W&B SDK ` +
+    `exchanges it at ${host}/oidc/token, no API key is needed${cached}.`
+  );
+}
+
+/** Verification, with the warnings its settings call for: an API key as Basic auth, an identity
+ * token exchanged (or its cached access token) and sent as a bearer token, as wandb-core does. */
+async function checkWithServer(ctx: Context, credential: Credential): Promise<Viewer> {
+  const { host, world, log, secrets } = ctx;
   const { warning } = httpTimeout(world.env);
   if (warning) log.warn(warning);
   if (/^http:/i.test(host) && !isLoopback(host))
     log.warn(`${host} is plain http: the key travels unencrypted. Use https:// if the server has it.`);
-  return verifyKey(host, key, world);
+  if (credential.kind !== "identity") return verifyKey(host, credential.key, world);
+  const file = credential.file!;
+  const access = credential.accessToken ?? (await exchangeIdentityToken(host, credential.key, file, world));
+  secrets.add(access);
+  const refused = () =>
+    new LoginError(`${host} refused the access token it gave for the identity token in ${file}.`);
+  return askViewer(host, `Bearer ${access}`, world, refused);
 }
 
 /** An explicit, piped or prompted key, format-checked and (with --verify) accepted by the server. */
@@ -389,7 +461,8 @@ async function acceptKey(ctx: Context, key: string): Promise<Viewer | undefined>
   ctx.secrets.add(key);
   const problem = checkApiKey(key);
   if (problem) throw new InvalidKeyError(problem);
-  return ctx.opts.verify ? checkWithServer(ctx, key) : undefined;
+  const given: Credential = { key, source: "argument", label: "API key" };
+  return ctx.opts.verify ? checkWithServer(ctx, given) : undefined;
 }
 
 /** No key and no terminal to ask on: the ways to give one. */
@@ -432,8 +505,15 @@ function storeKey(ctx: Context, key: string): void {
   const { opts, world, host, netrc, log } = ctx;
   if (opts.host !== undefined || opts.cloud) writeHostSettings(world, host, log);
   writeNetrcKey(ctx, key);
-  if (world.env.WANDB_API_KEY && world.env.WANDB_API_KEY !== key)
+  const { env } = world;
+  if (bothSet(world)) log.warn(BOTH_SET);
+  else if (env.WANDB_API_KEY && env.WANDB_API_KEY !== key)
     log.warn(`WANDB_API_KEY is set, and takes precedence over the key stored in ${netrc}.`);
+  else if (env.WANDB_IDENTITY_TOKEN_FILE)
+    log.warn(
+      `WANDB_IDENTITY_TOKEN_FILE is set: the W&B SDK authenticates with that identity token, ` +
+        `not with the key stored in ${netrc}.`,
+    );
 }
 
 /** After --host/--cloud, the system settings name the host, and the workspace's no longer overrides it. */
@@ -505,26 +585,58 @@ function describeViewer({ username, entity }: Viewer): string {
   return entity && entity !== username ? `${username} (${entity})` : username;
 }
 
-/** `wandb-login status`: every source of a key for the host, read-only. */
+/** `wandb-login status`: every source of a key for the host, and what the W&B SDK does; read-only. */
 async function runStatus(ctx: Context): Promise<Finished> {
   const { opts, settings, host, origin, netrc, log } = ctx;
   const file = netrcState(ctx.world, netrc);
   log.info(`Host: ${host} (from ${origin})`);
   for (const s of settings) log.info(`Settings file: ${s.path}${s.exists ? "" : " (not found)"}`);
   log.info(`Netrc file: ${netrc} (${file.note})`);
-  const sources = [...keySources(ctx)];
-  const [used] = sources;
-  const sdk = sdkSource(sources);
-  const report = statusReport(ctx, file.state, sources, sdk);
-  if (!used) {
-    const failure = new LoginError(`No API key configured for ${host}. Run wandb-login to store one.`);
-    return { report, failure };
-  }
-  reportSources(sources, used, sdk!, log);
-  const invalid = invalidStoredKey(used);
-  if (invalid) return { report, failure: invalid };
+  const mine = [...keySources(ctx)];
+  const used = mine[0];
+  const { sent, fails } = sdkVerdict(ctx);
+  const sdk = sent && (mine.find((c) => c.source === sent.source && c.key === sent.key) ?? sent);
+  const sources = sdk && !mine.includes(sdk) ? [...mine, sdk] : mine;
+  warnAboutSdkFiles(ctx, sdk);
+  reportSources(sources, used, sdk, fails, log);
+  const report = statusReport(ctx, file.state, sources, used, sdk, fails);
+  const failure = statusFailure(ctx, used, sdk, fails);
+  if (failure) return { report, failure };
   if (!opts.verify) return { report };
-  return { report: reportVerified(report, await checkWithServer(ctx, used.key), used.source, log) };
+  return { report: reportVerified(report, await checkWithServer(ctx, sdk!), sdk!.source, log) };
+}
+
+/** What the W&B SDK does with the settings files that wandb-login would not: ignore them, read
+ * them elsewhere than WANDB_DIR says, or send a key stored for no server to this one. */
+function warnAboutSdkFiles({ settings, world, host, log }: Context, sdk?: Credential): void {
+  const rejected = settingsRejectedBySdk(settings);
+  if (rejected) {
+    const what = rejected.key.includes("=")
+      ? `the value \`${rejected.key}\`, which it rejects`
+      : `the setting \`${rejected.key}\`, which it does not know`;
+    log.warn(`The W&B SDK ignores the settings files: ${rejected.path} holds ${what}.`);
+  }
+  const dir = world.env.WANDB_DIR;
+  if (dir && resolve(world.cwd, expandHome(dir, world.home)) !== world.cwd)
+    log.warn(
+      `WANDB_DIR is ${dir}, but the W&B SDK reads the workspace settings in the current folder ` +
+        "(it reads the settings files before it applies WANDB_DIR).",
+    );
+  const file = sdk?.kind === "settings" && settings.find((s) => s.path === sdk.source);
+  if (file && !file.values.base_url && !settingsFor(host, settings).includes(file))
+    log.warn(`The W&B SDK sends the key in ${file.path}, stored for no particular server, to ${host}.`);
+}
+
+/** Status fails when the SDK would: no key it sends, a key it refuses, both variables set. */
+function statusFailure({ host }: Context, used?: Credential, sdk?: Credential, fails?: string) {
+  if (fails === BOTH_SET) return new LoginError(BOTH_SET);
+  if (fails) return new LoginError(`The W&B SDK will fail for ${host}: ${fails.replace(/\.$/, "")}.`);
+  if (sdk) return undefined;
+  if (used)
+    return new LoginError(
+      `The W&B SDK sends no key for ${host}: it does not read the one wandb-login uses, from ${used.source}.`,
+    );
+  return new LoginError(`No API key configured for ${host}. Run wandb-login to store one.`);
 }
 
 /** The netrc file as status sees it: found, a regular file, its mode and whether that is safe. */
@@ -554,9 +666,10 @@ function statusReport(
   ctx: Context,
   netrc: NetrcState,
   sources: Credential[],
+  used?: Credential,
   sdk?: Credential,
+  fails?: string,
 ): StatusReport {
-  const [used] = sources;
   return {
     host: ctx.host,
     hostSource: ctx.origin,
@@ -567,28 +680,41 @@ function statusReport(
     key: used ? maskKey(used.key) : null,
     sources: sources.map((c) => ({
       source: c.source,
+      ...(c.kind === "identity" ? { file: c.file, kind: "identity token" } : {}),
       key: maskKey(c.key),
       login: c === used,
       sdk: c === sdk,
+      ...(c === sdk && fails ? { fails } : {}),
     })),
+    sdk: { source: sdk?.source ?? null, fails: fails ?? null },
     configured: !!used,
     ...UNVERIFIED,
   };
 }
 
 /** Every source's masked key, which one login uses, and which one the Python SDK sends when they differ. */
-function reportSources(sources: Credential[], used: Credential, sdk: Credential, log: Log): void {
+function reportSources(
+  sources: Credential[],
+  used?: Credential,
+  sdk?: Credential,
+  fails?: string,
+  log?: Log,
+) {
   for (const c of sources) {
-    const marks = [c === used && "used by wandb-login", c === sdk && "sent by the W&B Python SDK"];
+    const sends = fails ? "sent by the W&B Python SDK, which will fail on it" : "sent by the W&B Python SDK";
+    const marks = [c === used && "used by wandb-login", c === sdk && sends];
     const why = marks.filter(Boolean).join(", ");
-    log.info(`API key: ${maskKey(c.key)} from ${c.source}${why ? ` (${why})` : ""}`);
+    const what =
+      c.kind === "identity" ? `Identity token: ${maskKey(c.key)} in ${c.file}` : `API key: ${maskKey(c.key)}`;
+    const expires = c.expires ? `, expires ${isoTime(c.expires)}` : "";
+    log!.info(`${what} from ${c.source}${expires}${why ? ` (${why})` : ""}`);
   }
-  if (new Set(sources.map((c) => c.key)).size === 1) return;
+  if (!used || !sdk || new Set(sources.map((c) => c.key)).size === 1) return;
   const which =
     used === sdk
       ? `both wandb-login and the W&B Python SDK use the one from ${used.source}.`
       : `wandb-login uses the one from ${used.source}; the W&B Python SDK sends the one from ${sdk.source}.`;
-  log.warn(`These sources hold different keys: ${which}`);
+  log!.warn(`These sources hold different keys: ${which}`);
 }
 
 /** `wandb-login logout`: the host's entry leaves the netrc; what still supplies a key is named. */
@@ -608,34 +734,98 @@ function runLogout(ctx: Context): LogoutReport {
   const why = regular ? "" : ` (${NOT_REGULAR})`;
   log.info(removed ? gone : `No key for ${machine} in ${netrc}${why}; nothing to remove.`);
   const still = keySources(ctx).next().value;
-  if (still) log.warn(`A key for ${host} is still supplied by ${still.source}.`);
+  if (bothSet(world)) log.warn(BOTH_SET);
+  if (still?.kind === "identity")
+    log.warn(
+      `WANDB_IDENTITY_TOKEN_FILE still logs the W&B SDK in, with the token in ${still.file}; unset it.`,
+    );
+  else if (still) log.warn(`A key for ${host} is still supplied by ${still.source}.`);
   return { host, machine, netrc, removed: removed > 0, source: still?.source ?? null };
 }
 
 /** `wandb-login token`: the key the W&B SDK would send, in full, alone on stdout. */
 function runToken(ctx: Context): Finished {
-  const sent = sdkKey(ctx);
+  const sent = sdkCredential(ctx);
+  if (sent.kind === "identity")
+    throw new LoginError(
+      `The W&B SDK authenticates with the identity token in ${sent.file} (WANDB_IDENTITY_TOKEN_FILE): ` +
+        "there is no API key to print.",
+    );
   return { report: { host: ctx.host, source: sent.source }, stdout: sent.key };
 }
 
-/** The key the SDK sends for the host, checked as the SDK checks it; a LoginError when there is none. */
-function sdkKey(ctx: Context): Credential {
-  const sent = sdkSource([...keySources(ctx)]);
-  if (!sent) throw new LoginError(`No API key configured for ${ctx.host}. Run wandb-login to store one.`);
-  const invalid = invalidStoredKey(sent);
-  if (invalid) throw invalid;
-  return sent;
+/** What the SDK sends for the host; a LoginError when it would send nothing or fail. */
+function sdkCredential(ctx: Context): Credential {
+  const { sent, fails } = sdkVerdict(ctx);
+  const failure = statusFailure(ctx, undefined, sent, fails);
+  if (failure) throw failure;
+  return sent!;
 }
 
 /** `wandb-login whoami`: one line on stdout, who the server says the SDK's key belongs to. */
 async function runWhoami(ctx: Context): Promise<Finished> {
   const { host, secrets } = ctx;
-  const sent = sdkKey(ctx);
-  const viewer = await checkWithServer(ctx, sent.key);
+  const sent = sdkCredential(ctx);
+  const viewer = await checkWithServer(ctx, sent);
   const { username, entity, teams } = viewer;
   const line = escapeControls(maskSecrets(`${describeViewer(viewer)} at ${host}`, secrets));
   return { report: { host, username, entity, teams, source: sent.source }, stdout: line };
 }
+
+/** `wandb-login identity`: an identity token for keyless CI, fetched (GitHub Actions) or checked. */
+async function runIdentity(ctx: Context): Promise<Finished> {
+  const { opts, world, host, log } = ctx;
+  const file = opts.githubActions ? await handOverActionsToken(ctx) : resolve(world.cwd, opts.tokenFile!);
+  const token = readIdentityToken(ctx, file);
+  if (token.problem) throw new LoginError(sentence(token.problem));
+  const expires = token.expires === undefined ? null : isoTime(token.expires);
+  log.info(
+    `The identity token in ${file} ${expires ? `expires at ${expires}` : "has no expiry (no exp claim)"}.`,
+  );
+  const githubEnv = opts.githubActions ? world.env.GITHUB_ENV! : null;
+  let report: IdentityReport = { host, file, expires, githubEnv, ...UNVERIFIED };
+  if (opts.verify) {
+    const viewer = await checkWithServer(ctx, identityToken(file, token)); // a fresh exchange, not the cache
+    report = reportVerified(report, viewer, "WANDB_IDENTITY_TOKEN_FILE", log);
+  }
+  if (githubEnv) {
+    log.success(`Later steps of this job log in with it: WANDB_IDENTITY_TOKEN_FILE is in ${githubEnv}.`);
+    return { report };
+  }
+  return { report, stdout: `export WANDB_IDENTITY_TOKEN_FILE=${shellQuote(file)}` };
+}
+
+/**
+ * GitHub Actions: the job's OIDC token for `--audience` (default: the host), written 0600 to
+ * $RUNNER_TEMP/wandb-identity-token, named in $GITHUB_ENV for the later steps; and the folder
+ * of the SDK's token cache, which wandb-core does not create, so that it can reuse its access token.
+ */
+async function handOverActionsToken(ctx: Context): Promise<string> {
+  const { world, opts, host, log, secrets } = ctx;
+  const { ACTIONS_ID_TOKEN_REQUEST_URL: url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: bearer } = world.env;
+  const { RUNNER_TEMP: temp, GITHUB_ENV: githubEnv } = world.env;
+  if (!url || !bearer)
+    throw new LoginError(
+      "This job cannot request an OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN " +
+        "are unset. Give the job `permissions: id-token: write` (in a GitHub Actions workflow).",
+    );
+  if (!temp || !githubEnv)
+    throw new LoginError("RUNNER_TEMP and GITHUB_ENV are unset: run this as a step of a GitHub Actions job.");
+  secrets.add(bearer);
+  checkAppendable(world, githubEnv);
+  const jwt = await requestActionsToken(url, bearer, opts.audience ?? host, world);
+  secrets.add(jwt);
+  const file = join(temp, "wandb-identity-token");
+  updateFileLocked(world, file, () => `${jwt}\n`, log);
+  appendLine(world, githubEnv, `WANDB_IDENTITY_TOKEN_FILE=${file}`);
+  const cache = credentialsFile(world);
+  if (cache && !world.fs.existsSync(dirname(cache))) makeFolderFor(world, cache);
+  return file;
+}
+
+/** `'path'` for a POSIX shell, unquoted when it needs no quotes. */
+const shellQuote = (text: string) =>
+  /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 
 // --- command line ---
 // A strict reader of the option table: citty's own parser accepts unknown options and costs
@@ -713,34 +903,35 @@ export function completionScript(shell: string): string {
   return script();
 }
 
-/** The spellings of each offered option, e.g. `--verify --no-verify`. */
-function offeredOptions(command: Command): string[] {
+/** Each option `command` offers, in every spelling (`--verify`, `--no-verify`), with its row. */
+function offered(command: Command): [string, OptionDef][] {
   return optionList()
     .filter(([, def]) => def.commands.includes(command) && !def.hidden)
     .flatMap(([name, def]) =>
-      [name, ...(def.alias ?? []), ...(def.negatable ? [`no-${name}`] : [])].map((n) => `--${n}`),
+      [name, ...(def.alias ?? []), ...(def.negatable ? [`no-${name}`] : [])].map((n) => [`--${n}`, def]),
     );
 }
 
-const STRING_OPTIONS = () =>
+/** The string options whose values complete as `kind` (URLs unless the row says otherwise). */
+const valueOptions = (kind: OptionDef["values"]) =>
   optionList()
-    .filter(([, d]) => d.type === "string")
-    .flatMap(([n, d]) => [n, ...(d.alias ?? [])]);
+    .filter(([, d]) => d.type === "string" && (d.values ?? "url") === kind)
+    .flatMap(([n, d]) => [n, ...(d.alias ?? [])].map((s) => `--${s}`));
+
+const URL_WORDS = `https:// http:// ${CLOUD_URL}`;
 
 const COMPLETIONS: Record<string, () => string> = {
-  bash: () => {
-    const cases = COMMAND_NAMES.map((c) => `    ${c}) options="${offeredOptions(c).join(" ")}" ;;`);
-    return `_wandb_login() {
+  bash: () => `_wandb_login() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} command=login options i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case \${COMP_WORDS[i]} in ${COMMAND_NAMES.join("|")}) command=\${COMP_WORDS[i]}; break ;; esac
   done
   case $prev in
-    ${STRING_OPTIONS()
-      .map((n) => `--${n}`)
-      .join("|")})
-      COMPREPLY=($(compgen -W "https:// http:// ${CLOUD_URL}" -- "$cur"))
+    ${valueOptions("url").join("|")})
+      COMPREPLY=($(compgen -W "${URL_WORDS}" -- "$cur"))
       compopt -o nospace 2>/dev/null; return ;;
+    ${valueOptions("file").join("|")}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    ${valueOptions("none").join("|")}) COMPREPLY=(); return ;;
     completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
     help) COMPREPLY=($(compgen -W "${COMMAND_NAMES.join(" ")}" -- "$cur")); return ;;
   esac
@@ -748,28 +939,26 @@ const COMPLETIONS: Record<string, () => string> = {
     COMPREPLY=($(compgen -W "${COMMANDS.join(" ")}" -- "$cur")); return
   fi
   case $command in
-${cases.join("\n")}
+${COMMAND_NAMES.map(
+  (c) =>
+    `    ${c}) options="${offered(c)
+      .map(([s]) => s)
+      .join(" ")}" ;;`,
+).join("\n")}
   esac
   COMPREPLY=($(compgen -W "$options --help" -- "$cur"))
 }
 complete -F _wandb_login wandb-login
-complete -F _wandb_login wandb`;
-  },
+complete -F _wandb_login wandb`,
   zsh: () => {
+    const value = (d: OptionDef) =>
+      d.type !== "string"
+        ? ""
+        : `:${d.valueHint}:${{ url: "_urls", file: "_files", none: " " }[d.values ?? "url"]}`;
     const spec = (c: Command) =>
-      optionList()
-        .filter(([, d]) => d.commands.includes(c) && !d.hidden)
-        .flatMap(([name, d]) =>
-          [name, ...(d.alias ?? []), ...(d.negatable ? [`no-${name}`] : [])].map((n) => [n, d] as const),
-        )
-        .map(
-          ([n, d]) =>
-            `'--${n}[${d.description!.replace(/[[\]']/g, "")}]${d.type === "string" ? `:${d.valueHint}:_urls` : ""}'`,
-        )
+      offered(c)
+        .map(([s, d]) => `'${s}[${d.description!.replace(/[[\]']/g, "")}]${value(d)}'`)
         .join(" ");
-    const cases = COMMAND_NAMES.map(
-      (c) => `    ${c}) _arguments ${spec(c)} '(- *)'{-h,--help}'[show help]' ;;`,
-    );
     return `#compdef wandb-login wandb
 _wandb_login() {
   local command=login
@@ -778,42 +967,38 @@ _wandb_login() {
   fi
   (( \${\${(s: :):-${COMMAND_NAMES.join(" ")}}[(Ie)$words[2]]} )) && command=$words[2]
   case $command in
-${cases.join("\n")}
+${COMMAND_NAMES.map((c) => `    ${c}) _arguments ${spec(c)} '(- *)'{-h,--help}'[show help]' ;;`).join("\n")}
   esac
 }
 # from fpath (as _wandb-login) this file is the completion itself; sourced, it registers
 if [[ $funcstack[1] = _wandb-login ]]; then _wandb_login "$@"; else compdef _wandb_login wandb-login wandb; fi`;
   },
   fish: () => {
+    const quote = (text: string) => `'${text.replace(/[\\']/g, "\\$&")}'`;
+    const fish = (rest: string) => `complete -c wandb-login -c wandb ${rest}`;
     const others = COMMAND_NAMES.filter((c) => c !== "login").join(" ");
-    const lines = [`complete -c wandb-login -c wandb -f`];
-    lines.push(`complete -c wandb-login -c wandb -n __fish_use_subcommand -a '${COMMANDS.join(" ")}'`);
-    lines.push(
-      `complete -c wandb-login -c wandb -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'`,
-    );
-    for (const [name, def] of optionList()) {
-      if (def.hidden) continue;
-      const spellings = [name, ...(def.alias ?? [])].map((n) => `-l ${n}`).join(" ");
-      const value = def.type === "string" ? ` -x -a 'https:// http:// ${CLOUD_URL}'` : "";
-      const where = [
-        ...(def.commands.includes("login") ? [`not __fish_seen_subcommand_from ${others}`] : []),
-        ...(def.commands.some((c) => c !== "login")
-          ? [`__fish_seen_subcommand_from ${def.commands.filter((c) => c !== "login").join(" ")}`]
-          : []),
-      ];
-      for (const condition of where) {
-        lines.push(
-          `complete -c wandb-login -c wandb -n '${condition}' ${spellings}${value} -d '${def.description}'`,
-        );
-        if (def.negatable)
-          lines.push(
-            `complete -c wandb-login -c wandb -n '${condition}' -l no-${name} -d 'do not ${def.description}'`,
-          );
+    const value = (d: OptionDef) =>
+      d.type !== "string"
+        ? ""
+        : { url: ` -x -a ${quote(URL_WORDS)}`, file: " -r -F", none: " -x" }[d.values ?? "url"];
+    const lines = [
+      fish("-f"),
+      fish(`-n __fish_use_subcommand -a ${quote(COMMANDS.join(" "))}`),
+      fish(`-n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'`),
+    ];
+    for (const command of COMMAND_NAMES) {
+      const when =
+        command === "login"
+          ? `not __fish_seen_subcommand_from ${others}`
+          : `__fish_seen_subcommand_from ${command}`;
+      for (const [spelled, def] of offered(command)) {
+        const about = spelled.startsWith("--no-") ? `do not ${def.description}` : def.description!;
+        lines.push(fish(`-n '${when}' -l ${spelled.slice(2)}${value(def)} -d ${quote(about)}`));
       }
     }
-    lines.push(`complete -c wandb-login -c wandb -s h -l help -d 'show help'`);
     lines.push(
-      `complete -c wandb-login -c wandb -n __fish_use_subcommand -s v -l version -d 'show the version'`,
+      fish("-s h -l help -d 'show help'"),
+      fish("-n __fish_use_subcommand -s v -l version -d 'show the version'"),
     );
     return lines.join("\n");
   },
@@ -879,6 +1064,9 @@ export function parseCommandLine(argv: string[]): Request {
     verify: flag("verify"),
     json: flag("json"),
     anonymously: flag("anonymously"),
+    githubActions: flag("github-actions"),
+    tokenFile: values["token-file"] as string | undefined,
+    audience: values.audience as string | undefined,
   };
 }
 
@@ -896,6 +1084,13 @@ function checkOperands(
     throw new UsageError(`\`${command}\` takes no KEY argument.`);
   if (values.stdin === true && positionals.length > 0)
     throw new UsageError("Cannot use --stdin together with a KEY argument.");
+  if (command === "identity" && (values["github-actions"] === true) === (values["token-file"] !== undefined))
+    throw new UsageError(
+      "`identity` takes --github-actions or --token-file PATH.",
+      "wandb-login identity --help",
+    );
+  if (values.audience !== undefined && values["github-actions"] !== true)
+    throw new UsageError("--audience goes with --github-actions.", "wandb-login identity --help");
 }
 
 /** Splits the arguments into positionals and options, each option checked against the table. */
@@ -1034,6 +1229,10 @@ export function appUrl(apiUrl: string, env: Env): string {
   return apiUrl;
 }
 
+/** `text` as a sentence: a capital first letter and a full stop. */
+const sentence = (text: string) =>
+  `${text[0].toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? "" : "."}`;
+
 /** A complete sentence describing what is wrong with the key, or null when its format is valid. */
 export function checkApiKey(key: string): string | null {
   if (!key) return "API key is empty.";
@@ -1048,49 +1247,276 @@ export function checkApiKey(key: string): string | null {
 }
 
 /**
- * Every source that holds a key for the host, in login's order: WANDB_API_KEY, the settings files
- * for this host (workspace first), the netrc entry, else the netrc `default` entry when its
- * password is key-shaped. Lazy: login stops at the first, so later files are not even read.
+ * Every source that holds a key for the host, in login's order: WANDB_API_KEY, the identity token,
+ * the settings files for this host (workspace first), the netrc entry, else the netrc `default`
+ * entry when its password is key-shaped. Lazy: login stops at the first, so later files are not read.
  */
 function* keySources(ctx: Context): Generator<Credential> {
-  const { world, settings, host, secrets } = ctx;
-  const found = (c: Credential) => {
-    secrets.add(c.key);
-    return c;
-  };
-  const fromEnv = world.env.WANDB_API_KEY;
-  if (fromEnv) yield found({ key: fromEnv, source: "WANDB_API_KEY", label: "WANDB_API_KEY", kind: "env" });
-  for (const { path, values } of settingsFor(host, settings).reverse()) {
-    if (values.api_key) {
-      yield found({ key: values.api_key, source: path, label: `settings file ${path}`, kind: "settings" });
-    }
+  const fromEnv = envCredential(ctx);
+  if (fromEnv) yield fromEnv;
+  const identity = identityCredential(ctx);
+  if (identity) yield identity;
+  for (const { path, values } of settingsFor(ctx.host, ctx.settings).reverse()) {
+    if (!values.api_key) continue;
+    ctx.secrets.add(values.api_key);
+    yield { key: values.api_key, source: path, label: `settings file ${path}`, kind: "settings" };
   }
   const fromNetrc = netrcCredential(ctx);
-  if (fromNetrc) yield found(fromNetrc);
+  if (fromNetrc) yield fromNetrc;
 }
 
-/** The netrc's key for the machine, as Python's netrc finds it (falling back to `default`). */
-function netrcCredential({ world, netrc, machine, log }: Context): Credential | null {
-  const { entry, fallback, error } = netrcLookup(readOrWarn(world, netrc, log) ?? "", machine);
-  if (error) log.warn(`Failed to read netrc file at ${netrc}: ${error}. Ignoring it.`);
-  else if (entry && !entry.password)
-    log.warn(`Found entry for machine ${JSON.stringify(machine)} with no API key at ${netrc}.`);
-  if (entry?.password) {
-    return { key: fromBytes(entry.password), source: netrc, label: `netrc file ${netrc}`, kind: "netrc" };
-  }
-  const key = fromBytes(fallback?.password ?? "");
-  if (entry || checkApiKey(key)) return null; // `default` often holds something else than a W&B key
+/** The netrc's key for the machine, as Python's netrc finds it, falling back to a key-shaped `default`. */
+function netrcCredential(ctx: Context): Credential | null {
+  const { netrc } = ctx;
+  const { entry, fallback } = netrcFor(ctx);
+  const key = fromBytes((entry ?? fallback)?.password ?? "");
+  // `default` often holds something else than a W&B key
+  if (!key || (!entry && checkApiKey(key))) return null;
+  ctx.secrets.add(key);
+  if (entry) return { key, source: netrc, label: `netrc file ${netrc}`, kind: "netrc" };
   const source = `${netrc} (default entry)`;
   return { key, source, label: `netrc file ${source}`, kind: "default" };
 }
 
-/** The source the Python SDK sends: WANDB_API_KEY, then the netrc file, then the settings files. */
-export function sdkSource(sources: Credential[]): Credential | undefined {
-  const rank = (c: Credential) => ["env", "netrc", "default", "settings"].indexOf(c.kind ?? "");
-  return sources.reduce<Credential | undefined>(
-    (best, c) => (!best || rank(c) < rank(best) ? c : best),
-    undefined,
-  );
+/** The netrc's entries for the machine, read once a run, with what Python would warn about. */
+function netrcFor(ctx: Context): { entry?: NetrcEntry; fallback?: NetrcEntry } {
+  if (ctx.netrcFound) return ctx.netrcFound;
+  const { world, netrc, machine, log } = ctx;
+  const { entry, fallback, error } = netrcLookup(readOrWarn(world, netrc, log) ?? "", machine);
+  if (error) log.warn(`Failed to read netrc file at ${netrc}: ${error}. Ignoring it.`);
+  else if (entry && !entry.password)
+    log.warn(`Found entry for machine ${JSON.stringify(machine)} with no API key at ${netrc}.`);
+  ctx.netrcFound = error ? {} : { entry, fallback };
+  return ctx.netrcFound;
+}
+
+/**
+ * What the W&B Python SDK (wandb 0.30) sends for the host, in its own order (spec §9): both
+ * variables set → it refuses; WANDB_API_KEY; the identity token; the netrc machine entry, else its
+ * `default` whatever it holds; the settings' api_key, merged, for the merged base_url; SageMaker's.
+ * `fails` says why the SDK would stop, with or without a source it stopped on.
+ */
+function sdkVerdict(ctx: Context): { sent?: Credential; fails?: string } {
+  const { env } = ctx.world;
+  if (env.WANDB_API_KEY && env.WANDB_IDENTITY_TOKEN_FILE) return { fails: BOTH_SET };
+  const sent =
+    envCredential(ctx) ?? identityCredential(ctx) ?? sdkNetrcCredential(ctx) ?? sdkSettingsCredential(ctx);
+  if (!sent) return {};
+  if (sent.problem) return { sent, fails: sent.problem };
+  const problem = sent.kind === "identity" ? undefined : checkApiKey(sent.key);
+  if (!problem) return { sent };
+  if (sent.kind === "env") return { sent, fails: `WANDB_API_KEY invalid: ${problem}` }; // the SDK's words
+  return { sent, fails: `the ${sent.label} is not a valid API key (${problem.replace(/\.$/, "")})` };
+}
+
+const bothSet = ({ env }: World) => !!env.WANDB_API_KEY && !!env.WANDB_IDENTITY_TOKEN_FILE;
+const BOTH_SET =
+  "Both WANDB_API_KEY and WANDB_IDENTITY_TOKEN_FILE are set; the W&B SDK refuses to run that way. Unset one.";
+
+function envCredential({ world, secrets }: Context): Credential | undefined {
+  const key = world.env.WANDB_API_KEY;
+  if (!key) return undefined;
+  secrets.add(key);
+  return { key, source: "WANDB_API_KEY", label: "WANDB_API_KEY", kind: "env" };
+}
+
+/** The token WANDB_IDENTITY_TOKEN_FILE names, with what would stop the SDK from using it. */
+function identityCredential(ctx: Context): Credential | undefined {
+  const file = ctx.world.env.WANDB_IDENTITY_TOKEN_FILE;
+  if (!file) return undefined;
+  const path = resolve(ctx.world.cwd, file);
+  const token = identityToken(path, readIdentityToken(ctx, path));
+  const cached = cachedAccessToken(ctx);
+  return cached ? { ...token, accessToken: cached.token, problem: undefined } : token;
+}
+
+/** The identity token read from `path` as a source. */
+function identityToken(path: string, read: { jwt?: string; expires?: number; problem?: string }): Credential {
+  const { jwt = "", expires, problem } = read;
+  const label = `identity token in ${path}`;
+  return {
+    key: jwt,
+    source: "WANDB_IDENTITY_TOKEN_FILE",
+    label,
+    kind: "identity",
+    file: path,
+    expires,
+    problem,
+  };
+}
+
+/**
+ * The JWT in a token file: a regular file, at most 64 KiB, holding three base64url parts whose
+ * payload's `exp` (read without checking the signature) has not passed.
+ */
+function readIdentityToken(ctx: Context, path: string): { jwt?: string; expires?: number; problem?: string } {
+  let text: string | null;
+  try {
+    text = readText(ctx.world, path, MAX_TOKEN_BYTES);
+  } catch (e) {
+    return { problem: (e as Error).message };
+  }
+  if (text === null) return { problem: `the identity token file ${path} does not exist` };
+  const jwt = text.trim();
+  if (!jwt) return { problem: `the identity token file ${path} is empty` };
+  ctx.secrets.add(jwt);
+  const expires = jwtExpiry(jwt);
+  if (expires === null) return { jwt, problem: `${path} does not hold a JWT (three base64url parts)` };
+  if (expires !== undefined && expires <= ctx.world.now()) {
+    return { jwt, expires, problem: `the identity token in ${path} expired at ${isoTime(expires)}` };
+  }
+  return { jwt, expires };
+}
+
+/** A JWT's `exp` in milliseconds: undefined when it has none, null when `jwt` is not a JWT. */
+export function jwtExpiry(jwt: string): number | undefined | null {
+  const parts = /^([\w-]+)\.([\w-]+)\.([\w-]*)$/.exec(jwt);
+  if (!parts) return null;
+  try {
+    const payload = JSON.parse(Buffer.from(parts[2], "base64url").toString("utf8"));
+    if (typeof payload !== "object" || payload === null) return null;
+    return typeof payload.exp === "number" ? payload.exp * 1000 : undefined;
+  } catch {
+    return null;
+  }
+}
+
+const isoTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+
+/** The SDK's cache of exchanged tokens: WANDB_CREDENTIALS_FILE, else ~/.config/wandb/credentials.json. */
+function credentialsFile({ env, home }: World): string | null {
+  if (env.WANDB_CREDENTIALS_FILE) return env.WANDB_CREDENTIALS_FILE;
+  return home && join(home, ".config", "wandb", "credentials.json");
+}
+
+/** An access token the SDK cached for this host, reused while more than 5 minutes remain. */
+function cachedAccessToken({
+  world,
+  host,
+  secrets,
+}: Context): { token: string; expires: number } | undefined {
+  const path = credentialsFile(world);
+  let entry: { access_token?: unknown; expires_at?: unknown } | undefined;
+  try {
+    entry = path
+      ? JSON.parse(readText(world, path, MAX_RESPONSE_BYTES) ?? "{}").credentials?.[host]
+      : undefined;
+  } catch {
+    return undefined; // the SDK ignores a cache it cannot parse
+  }
+  if (typeof entry?.access_token !== "string" || typeof entry.expires_at !== "string") return undefined;
+  const expires = Date.parse(`${entry.expires_at.replace(" ", "T")}Z`); // UTC, as wandb-core writes it
+  if (!(expires - world.now() > 5 * 60_000)) return undefined;
+  secrets.add(entry.access_token);
+  return { token: entry.access_token, expires };
+}
+
+/** The SDK's netrc rule: the machine entry, else `default` whatever its password; an entry
+ * without a password, or a file it cannot parse, falls through to the settings. */
+function sdkNetrcCredential(ctx: Context): Credential | undefined {
+  const { entry, fallback } = netrcFor(ctx);
+  const chosen = entry ?? fallback;
+  if (!chosen?.password) return undefined;
+  const key = fromBytes(chosen.password);
+  ctx.secrets.add(key);
+  const source = chosen === entry ? ctx.netrc : `${ctx.netrc} (default entry)`;
+  const label = chosen === entry ? `netrc entry for ${ctx.machine}` : "netrc default entry";
+  return { key, source, label: `${label} password`, kind: chosen === entry ? "netrc" : "default" };
+}
+
+/**
+ * The SDK's settings rule: system and workspace files merged (workspace wins), then SageMaker's
+ * secrets.env and hyperparameters over them; the key counts for the host the merged base_url names
+ * (WANDB_BASE_URL over the files). A setting the SDK does not know makes it ignore both files.
+ */
+function sdkSettingsCredential(ctx: Context): Credential | undefined {
+  const { settings, world, host } = ctx;
+  const usable = !settingsRejectedBySdk(settings);
+  const merged = usable ? Object.assign({}, ...settings.map((s) => s.values)) : {};
+  const sagemaker = sagemakerValues(ctx);
+  const baseUrl = sagemaker.baseUrl ?? world.env.WANDB_BASE_URL ?? merged.base_url ?? CLOUD_URL;
+  if (!sameHost(baseUrl, host)) return undefined;
+  if (sagemaker.key) return sagemaker.key;
+  const file = usable ? settings.findLast((s) => s.values.api_key) : undefined;
+  if (!file) return undefined;
+  ctx.secrets.add(file.values.api_key);
+  return {
+    key: file.values.api_key,
+    source: file.path,
+    label: `settings file ${file.path}`,
+    kind: "settings",
+  };
+}
+
+/** The first setting of either file that wandb does not know, which makes it ignore both files. */
+function settingsRejectedBySdk(settings: Settings[]): { path: string; key: string } | undefined {
+  for (const { path, values } of settings) {
+    for (const key in values) if (!SDK_SETTINGS.has(key.replace(/^_/, "x_"))) return { path, key };
+  }
+  const mode = settings.findLast((s) => s.values.mode !== undefined);
+  if (mode && !SDK_MODES.includes(mode.values.mode))
+    return { path: mode.path, key: `mode = ${mode.values.mode}` };
+  return undefined;
+}
+
+/** `url` names `host` once normalised; an invalid URL names nothing. */
+function sameHost(url: string, host: string): boolean {
+  try {
+    return normalizeHost(url) === host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * On SageMaker (SM_TRAINING_ENV set, even empty, or the hyperparameters file there), the SDK applies
+ * ./secrets.env's WANDB_* lines after the environment (values as written: quotes stay), and a
+ * top-level `wandb_api_key` of the hyperparameters or SM_TRAINING_ENV over them.
+ */
+function sagemakerValues(ctx: Context): { key?: Credential; baseUrl?: string } {
+  const { world, secrets } = ctx;
+  const { env } = world;
+  const on = env.SM_TRAINING_ENV !== undefined || world.fs.existsSync(world.sagemakerConfig);
+  if (!on || /^true$/i.test(env.WANDB_SAGEMAKER_DISABLE ?? "")) return {};
+  const found = (key: string, source: string, problem?: string): Credential => {
+    secrets.add(key);
+    return { key, source, label: `SageMaker ${source}`, kind: "sagemaker", problem };
+  };
+  const secretsFile = join(world.cwd, "secrets.env");
+  const lines = readOrWarn(world, secretsFile, ctx.log)?.split(/\r?\n/) ?? [];
+  if (lines.at(-1) === "") lines.pop();
+  const broken = lines.findIndex((l) => !l.trim().includes("="));
+  const values = Object.fromEntries(lines.map((l) => l.trim().split(/=(.*)/s).slice(0, 2)));
+  const crash =
+    broken >= 0 ? `the W&B SDK will fail on ${secretsFile}: line ${broken + 1} has no \`=\`` : undefined;
+  const hyper = sagemakerHyperparameters(world);
+  if (typeof hyper.wandb_api_key === "string" && hyper.wandb_api_key) {
+    return { key: found(hyper.wandb_api_key, "hyperparameter wandb_api_key", crash ?? hyper.problem) };
+  }
+  const key = values.WANDB_API_KEY;
+  const fromFile = key || crash ? found(key ?? "", `${secretsFile} (WANDB_API_KEY)`, crash) : undefined;
+  return { key: fromFile, baseUrl: values.WANDB_BASE_URL };
+}
+
+/** The hyperparameters file, with SM_TRAINING_ENV's JSON over it; `problem` where the SDK crashes. */
+function sagemakerHyperparameters(world: World): Record<string, unknown> & { problem?: string } {
+  let merged: Record<string, unknown> = {};
+  let problem: string | undefined;
+  try {
+    const text = readText(world, world.sagemakerConfig, MAX_RESPONSE_BYTES);
+    if (text !== null) merged = JSON.parse(text);
+    const bad = Object.keys(merged).find((k) => typeof merged[k] !== "string");
+    if (bad)
+      problem = `the W&B SDK will fail on ${world.sagemakerConfig}: the hyperparameter ${bad} is no string`;
+  } catch {
+    problem = `the W&B SDK will fail on ${world.sagemakerConfig}: it is no JSON object`;
+  }
+  try {
+    if (world.env.SM_TRAINING_ENV) merged = { ...merged, ...JSON.parse(world.env.SM_TRAINING_ENV) };
+  } catch {
+    /* the SDK only warns about it */
+  }
+  return { ...merged, problem };
 }
 
 // --- secrets and output ---
@@ -1151,6 +1577,50 @@ function createLog(color: boolean, secrets: Set<string>, write: (text: string) =
 }
 
 // --- settings files (INI, as Python's configparser reads them) ---
+
+/**
+ * The settings wandb's `Settings` accepts in a settings file (its pydantic fields, `extra="forbid"`):
+ * any other key in either file makes the SDK ignore both. Read from wandb v0.28.2 (wandb_settings.py),
+ * the newest source at hand; 0.30 may know a few more, never fewer of these. `x_primary_node` is an
+ * alias, and `_x` is read as `x_x`.
+ */
+const SDK_SETTINGS = new Set(
+  (
+    "allow_media_symlink allow_offline_artifacts allow_val_change anonymous api_key " +
+    "azure_account_url_to_access_key app_url_override base_url code_dir config_paths console " +
+    "console_multipart console_chunk_max_bytes console_chunk_max_seconds capture_loggers " +
+    "credentials_file disable_code disable_git disable_git_fork_point disable_job_creation docker " +
+    "email entity organization force fork_from git_commit git_remote git_remote_url git_root " +
+    "heartbeat_seconds host http_proxy https_proxy identity_token_file ignore_globs init_timeout " +
+    "finish_timeout finish_timeout_raises insecure_disable_ssl job_name job_source label_disable " +
+    "launch launch_config_path login_timeout mode notebook_name program program_abspath " +
+    "program_relpath project quiet reinit relogin resume resume_from resumed root_dir run_group " +
+    "run_id run_job_type run_name run_notes run_tags sagemaker_disable save_code settings_system " +
+    "stop_fn max_end_of_run_history_metrics max_end_of_run_summary_metrics show_colors show_emoji " +
+    "show_errors show_info show_warnings silent start_method stop_on_fatal_error strict " +
+    "summary_timeout summary_warnings sweep_id sweep_param_path symlink sync_tensorboard " +
+    "table_raise_on_max_row_limit_exceeded use_dot_wandb username x_cli_only_mode x_disable_meta " +
+    "x_disable_stats x_disable_viewer x_disable_machine_info x_executable x_extra_http_headers " +
+    "x_file_stream_max_bytes x_file_stream_max_line_bytes x_file_stream_transmit_interval " +
+    "x_file_stream_no_gzip x_file_stream_retry_max x_file_stream_retry_wait_min_seconds " +
+    "x_file_stream_retry_wait_max_seconds x_file_stream_timeout_seconds x_file_transfer_retry_max " +
+    "x_file_transfer_retry_wait_min_seconds x_file_transfer_retry_wait_max_seconds " +
+    "x_file_transfer_timeout_seconds x_files_dir x_flow_control_custom x_flow_control_disabled " +
+    "x_graphql_retry_max x_graphql_retry_wait_min_seconds x_graphql_retry_wait_max_seconds " +
+    "x_graphql_timeout_seconds x_internal_check_process x_jupyter_name x_jupyter_path x_jupyter_root " +
+    "x_label x_live_policy_rate_limit x_live_policy_wait_time x_log_level x_network_buffer x_primary " +
+    "x_proxies x_runqueue_item_id x_save_requirements x_server_side_derived_summary " +
+    "x_server_side_expand_glob_metrics x_service_transport x_service_wait x_skip_transaction_log " +
+    "x_start_time x_stats_pid x_stats_sampling_interval x_stats_neuron_monitor_config_path " +
+    "x_stats_dcgm_exporter x_stats_open_metrics_endpoints x_stats_open_metrics_filters " +
+    "x_stats_open_metrics_http_headers x_stats_disk_paths x_stats_cpu_count x_stats_cpu_logical_count " +
+    "x_stats_gpu_count x_stats_gpu_type x_stats_gpu_device_ids x_stats_buffer_size " +
+    "x_stats_coreweave_metadata_base_url x_stats_coreweave_metadata_endpoint " +
+    "x_stats_track_process_tree x_stats_no_cgroup x_sync x_sync_dir_suffix x_update_finish_state x_primary_node"
+  ).split(" "),
+);
+/** The values wandb accepts for `mode` (case-sensitive). */
+const SDK_MODES = ["online", "offline", "shared", "disabled", "dryrun", "run"];
 
 interface IniLine {
   section: string | null;
@@ -1869,15 +2339,17 @@ function regularOrMissing({ fs }: World, path: string): boolean {
   }
 }
 
-/** A file's bytes as a latin1 string, or null when it does not exist. */
-function readText({ fs }: World, path: string): string | null {
+/** A file's bytes as a latin1 string, or null when it does not exist; at most `limit` bytes. */
+function readText({ fs }: World, path: string, limit = Number.POSITIVE_INFINITY): string | null {
   if (!fs.existsSync(path)) return null; // cheaper than the exception, on the common path
   let fd: number | undefined;
   try {
     // a FIFO must not block the open
     const { O_RDONLY, O_NONBLOCK, O_NOCTTY } = fs.constants;
     fd = fs.openSync(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-    if (!fs.fstatSync(fd).isFile()) throw new LoginError(`Cannot read ${path}: ${NOT_REGULAR}.`);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new LoginError(`Cannot read ${path}: ${NOT_REGULAR}.`);
+    if (st.size > limit) throw new LoginError(`Cannot read ${path}: it is larger than ${limit} bytes.`);
     return fs.readFileSync(fd, "latin1");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
@@ -1910,6 +2382,28 @@ function realTarget({ fs }: World, path: string): string {
     path = resolve(dirname(path), fs.readlinkSync(path));
   }
   throw new LoginError(`Cannot resolve ${path}: too many symbolic links.`);
+}
+
+/** A file we will append to must be a regular file (or not exist yet) in a folder we can write. */
+function checkAppendable(world: World, path: string): void {
+  const { fs } = world;
+  if (!regularOrMissing(world, path)) throw new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`);
+  try {
+    fs.accessSync(fs.existsSync(path) ? path : dirname(path), fs.constants.W_OK);
+  } catch (e) {
+    throw new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
+  }
+}
+
+/** Appends `line` to the file unless it holds it already: running twice adds nothing. */
+function appendLine(world: World, path: string, line: string): void {
+  const old = readText(world, path) ?? "";
+  if (old.split(/\r?\n/).includes(line)) return;
+  try {
+    world.fs.appendFileSync(path, `${old && !old.endsWith("\n") ? "\n" : ""}${line}\n`);
+  } catch (e) {
+    throw new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
+  }
 }
 
 /** A new file's folder is private: 0700. */
@@ -2131,6 +2625,7 @@ export interface World {
   now: () => number;
   sleep: (ms: number) => void;
   isRunning: (pid: number) => boolean;
+  sagemakerConfig: string; // SageMaker's hyperparameters file
   /** Reads from standard input into `buffer` as `readSync(0, …)` does: 0 at its end. */
   readStdin: (buffer: Buffer) => number;
   /** Puts the terminal on standard input into raw mode (no echo, one byte at a time), and back. */
@@ -2159,6 +2654,7 @@ export function realWorld(): World {
     now: Date.now,
     sleep: Bun.sleepSync,
     isRunning,
+    sagemakerConfig: "/opt/ml/input/config/hyperparameters.json",
     readStdin: (buffer) => fs.readSync(0, buffer, 0, buffer.length, null),
     rawMode: (on) => {
       if (on) {
@@ -2369,33 +2865,88 @@ async function readLimited(response: Response, limit: number): Promise<string | 
 }
 
 /** Asks the W&B GraphQL API who the key belongs to; a LoginError says why not. */
-export async function verifyKey(
-  host: string,
-  key: string,
-  { env, fetch, fs }: Pick<World, "env" | "fetch" | "fs">,
-): Promise<Viewer> {
-  const { seconds } = httpTimeout(env);
-  // Python users' CA bundle; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself
-  const caFile = /^https:/i.test(host) ? env.REQUESTS_CA_BUNDLE : undefined; // only TLS reads it
-  let ca: string | undefined;
+export function verifyKey(host: string, key: string, world: NetWorld): Promise<Viewer> {
+  return askViewer(host, basicAuth(key), world, () => invalidKey(host, world.env));
+}
+
+type NetWorld = Pick<World, "env" | "fetch" | "fs">;
+
+/** The viewer query with these credentials; `refused` is the error for a 401/403 or a null viewer. */
+async function askViewer(host: string, authorization: string, world: NetWorld, refused: () => LoginError) {
+  const body = JSON.stringify({ query: VIEWER_QUERY });
+  const headers = { "Content-Type": "application/json", Authorization: authorization };
+  const answer = await send(`${host}/graphql`, host, { method: "POST", headers, body }, world, refused);
+  const viewer = parseViewer(answer.body, host, answer.type);
+  if (!viewer) throw refused();
+  return viewer;
+}
+
+/**
+ * Exchanges an identity token for an access token as wandb-core does: `POST <host>/oidc/token`,
+ * form-encoded, a JWT bearer grant. A refusal names the server's `error_description`.
+ */
+export async function exchangeIdentityToken(host: string, jwt: string, file: string, world: NetWorld) {
+  const body = `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=${encodeURIComponent(jwt)}`;
+  const headers = { "Content-Type": "application/x-www-form-urlencoded" };
+  const refusal = (reason: string) =>
+    new InvalidKeyError(`The identity token in ${file} was refused by ${host}: ${reason}`);
+  const answer = await send(`${host}/oidc/token`, host, { method: "POST", headers, body }, world, (why) =>
+    refusal(why ?? "no reason given"),
+  );
+  const token = jsonField(answer.body, "access_token");
+  if (!token) throw new LoginError(`${host} answered the token exchange without an access_token.`);
+  return token;
+}
+
+/** The job's OIDC token from GitHub Actions, for `audience`. */
+export async function requestActionsToken(url: string, bearer: string, audience: string, world: NetWorld) {
+  const where = `${url}${url.includes("?") ? "&" : "?"}audience=${encodeURIComponent(audience)}`;
+  const origin = /^[a-z]+:\/\/[^/?#]*/i.exec(url)?.[0] ?? url;
+  const refused = (why?: string) =>
+    new LoginError(
+      `GitHub Actions refused the OIDC token request${why ? ` (${why})` : ""}. ` +
+        "Does the job have `permissions: id-token: write`?",
+    );
+  const headers = { Authorization: `Bearer ${bearer}`, Accept: "application/json" };
+  const answer = await send(where, origin, { method: "GET", headers }, world, refused);
+  const jwt = jsonField(answer.body, "value");
+  if (!jwt || jwtExpiry(jwt) === null)
+    throw new LoginError(`${origin} answered without an OIDC token (a JWT).`);
+  return jwt;
+}
+
+/** A string field of a JSON object, or undefined. */
+function jsonField(body: string, name: string): string | undefined {
   try {
-    ca = caFile ? fs.readFileSync(caFile, "utf8") : undefined;
-  } catch (e) {
-    throw new LoginError(`Cannot read REQUESTS_CA_BUNDLE ${caFile}: ${errorText(e)}.`);
+    const value = JSON.parse(body)?.[name];
+    return typeof value === "string" && value ? value : undefined;
+  } catch {
+    return undefined;
   }
+}
+
+/**
+ * One request: the timeout covers all of it, redirects are not followed (what is shown must come
+ * from the server that saw the secret), the body is capped, and every failure is one line naming
+ * `host`. `refused` makes the error for a 401/403, given the server's error_description if any.
+ */
+async function send(
+  url: string,
+  host: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  { env, fetch, fs }: NetWorld,
+  refused: (why?: string) => LoginError,
+): Promise<{ body: string; type?: string }> {
+  const { seconds } = httpTimeout(env);
+  const ca = caBundle(url, env, fs);
   let response: Response;
   let body: string | null;
   try {
-    response = await fetch(`${host}/graphql`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Authorization: basicAuth(key),
-        "User-Agent": `wandb-login/${VERSION}`,
-      },
-      body: JSON.stringify({ query: VIEWER_QUERY }),
+    response = await fetch(url, {
+      ...init,
+      headers: { ...init.headers, "User-Agent": `wandb-login/${VERSION}` },
       signal: AbortSignal.timeout(seconds * 1000),
-      redirect: "manual", // the identity shown must come from the server that saw the key
+      redirect: "manual",
       verbose: false, // BUN_CONFIG_VERBOSE_FETCH would print the Authorization header
       ...(ca ? { tls: { ca } } : {}),
     } as RequestInit);
@@ -2403,11 +2954,23 @@ export async function verifyKey(
   } catch (err) {
     throw new LoginError(describeFetchError(err, host, env, seconds));
   }
-  checkStatus(response, host, env);
+  const { status } = response;
+  // a token endpoint refuses a grant with 400 (RFC 6749); elsewhere 400 is no refusal of the secret
+  if (status === 401 || status === 403 || (status === 400 && url.endsWith("/oidc/token")))
+    throw refused(jsonField(body ?? "", "error_description") ?? jsonField(body ?? "", "error"));
+  checkStatus(response, host);
   if (body === null) throw new LoginError(`${host} answered with more than 1 MiB; a W&B server does not.`);
-  const viewer = parseViewer(body, host, response.headers.get("content-type") ?? undefined);
-  if (!viewer) throw invalidKey(host, env);
-  return viewer;
+  return { body, type: response.headers.get("content-type") ?? undefined };
+}
+
+/** Python users' CA bundle, for TLS only; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself. */
+function caBundle(url: string, env: Env, fs: Fs): string | undefined {
+  const caFile = /^https:/i.test(url) ? env.REQUESTS_CA_BUNDLE : undefined;
+  try {
+    return caFile ? fs.readFileSync(caFile, "utf8") : undefined;
+  } catch (e) {
+    throw new LoginError(`Cannot read REQUESTS_CA_BUNDLE ${caFile}: ${errorText(e)}.`);
+  }
 }
 
 const invalidKey = (host: string, env: Env) =>
@@ -2415,10 +2978,9 @@ const invalidKey = (host: string, env: Env) =>
     `Invalid API key for ${host}. Create a new key at ${appUrl(host, env)}/authorize?ref=models`,
   );
 
-/** Every status but 200-299 is an error: 401/403 a refused key, 3xx a redirect we do not follow. */
-function checkStatus(response: Response, host: string, env: Env): void {
+/** Every status but 200-299 is an error: 3xx a redirect we do not follow. */
+function checkStatus(response: Response, host: string): void {
   const { status, statusText } = response;
-  if (status === 401 || status === 403) throw invalidKey(host, env);
   if (status >= 300 && status < 400) {
     const location = response.headers.get("location") ?? "";
     let target = location;

@@ -82,11 +82,16 @@ describe("the netrc default entry", () => {
     if (hasPython) expect(pythonNetrc(join(home, ".netrc"), "api.wandb.ai")).toEqual(["user", "", KEY40]);
   });
 
-  test("a default entry holding something else (anonymous ftp) is not a W&B key", () => {
+  test("a default entry holding something else (anonymous ftp) is not a W&B key to login; the SDK fails on it", () => {
     const home = homeWith({ netrc: "default login anonymous password guest@\n" });
+    const login = runCli([], { home });
+    expect(login.code).toBe(1);
+    expect(login.stderr).toContain("No API key configured");
     const r = runCli(["status"], { home });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("No API key configured");
+    expect(r.stderr).toContain(
+      "The W&B SDK will fail for https://api.wandb.ai: the netrc default entry password is not a valid API key",
+    );
   });
 });
 

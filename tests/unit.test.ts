@@ -16,7 +16,6 @@ import {
   isLoopback,
   keyShaped,
   parseViewer,
-  sdkSource,
   settingsFor,
   utf8Problem,
   InvalidKeyError,
@@ -239,18 +238,6 @@ describe("API key format", () => {
     expect(maskKey(KEY_V1)).toBe(`wandb_v1_…${KEY_V1.slice(-4)}`);
     expect(maskKey(KEY40)).toBe(`…${KEY40.slice(-4)}`);
     expect(maskKey("abc")).toBe("…");
-  });
-  test("the Python SDK's order: WANDB_API_KEY, then netrc (entry or default), then settings", () => {
-    const c = (kind: "env" | "settings" | "netrc" | "default") => ({
-      key: kind,
-      source: kind,
-      label: kind,
-      kind,
-    });
-    expect(sdkSource([c("settings"), c("netrc")])?.kind).toBe("netrc");
-    expect(sdkSource([c("env"), c("settings"), c("default")])?.kind).toBe("env");
-    expect(sdkSource([c("settings"), c("default")])?.kind).toBe("default");
-    expect(sdkSource([])).toBeUndefined();
   });
   test("key-shaped values anywhere in the arguments are found; short words are not keys", () => {
     expect(keyShaped(["--host", KEY40, `--${KEY_V1}`, `--host=${KEY40}x`, "status", "e"])).toEqual([
