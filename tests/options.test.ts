@@ -144,7 +144,7 @@ describe("help pages and completions come from the one table", () => {
     const program = [
       `source ${script}`,
       `COMP_WORDS=(${line.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${line.length - 1}`,
-      "_wandb_login; printf '%s\\n' \"${COMPREPLY[@]}\"",
+      `_wandb_login; printf '%s\\n' "\${COMPREPLY[@]}"`,
       "complete -p wandb-login wandb", // both names are registered
     ].join("\n");
     const r = Bun.spawnSync(["bash", "--norc", "-c", program], { stdout: "pipe", stderr: "pipe" });
