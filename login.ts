@@ -1724,11 +1724,11 @@ function settingsPaths(world: World): { system: string | null; workspace: string
   const configDir = env.WANDB_CONFIG_DIR
     ? expandHome(env.WANDB_CONFIG_DIR, home)
     : home && join(home, ".config", "wandb");
-  const root = env.WANDB_DIR ? resolve(cwd, expandHome(env.WANDB_DIR, home)) : cwd;
-  const workspaceDir = world.fs.existsSync(join(root, ".wandb")) ? ".wandb" : "wandb";
+  // the SDK reads the workspace file before it applies WANDB_DIR: the one in the current folder
+  const workspaceDir = world.fs.existsSync(join(cwd, ".wandb")) ? ".wandb" : "wandb";
   return {
     system: configDir ? join(configDir, "settings") : null,
-    workspace: join(root, workspaceDir, "settings"),
+    workspace: join(cwd, workspaceDir, "settings"),
   };
 }
 

@@ -119,7 +119,7 @@ export interface Seen {
 export function fakeApi(
   opts: {
     viewers?: Record<string, unknown>;
-    answer?: (req: Request) => Response | Promise<Response> | undefined;
+    answer?: (req: Request) => Response | Promise<Response | undefined> | undefined;
     tls?: { cert: string; key: string };
   } = {},
 ) {
