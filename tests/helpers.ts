@@ -222,14 +222,21 @@ export function testIf(ready: boolean, what: string, why: string): typeof test {
   return test.skipIf(!ready) as typeof test;
 }
 
+type PythonNetrc = [string, string, string] | null | { error: string };
+
 /** What Python's netrc module (as the W&B SDK uses it) returns for a machine: [login, account, password] or null. */
-export function pythonNetrc(
-  path: string,
-  machine: string,
-): [string, string, string] | null | { error: string } {
+export function pythonNetrc(path: string, machine: string): PythonNetrc {
+  return pythonNetrcAll(path, [machine])[0];
+}
+
+/** The same for several machines, with one Python start (about 0.3 s here). */
+export function pythonNetrcAll(path: string, machines: string[]): PythonNetrc[] {
   const script =
-    "import netrc,sys,json\ntry:\n  print(json.dumps(netrc.netrc(sys.argv[1]).authenticators(sys.argv[2])))\nexcept Exception as e:\n  print(json.dumps({'error': str(e)}))";
-  const proc = Bun.spawnSync(["python3", "-c", script, path, machine], { stdout: "pipe", stderr: "pipe" });
+    "import netrc,sys,json\ndef look(m):\n  try:\n    return netrc.netrc(sys.argv[1]).authenticators(m)\n  except Exception as e:\n    return {'error': str(e)}\nprint(json.dumps([look(m) for m in sys.argv[2:]]))";
+  const proc = Bun.spawnSync(["python3", "-c", script, path, ...machines], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   return JSON.parse(proc.stdout.toString());
 }
 
