@@ -1,12 +1,31 @@
-// Shared test helpers: run the compiled binary as a user would, and ask real clients to judge.
+// Shared test helpers: run the program in-process through `main(argv, world)` (milliseconds) or as
+// the compiled binary (what only the binary shows), drive the binary on a pseudo-terminal, serve a
+// fake W&B API, and ask real clients (Python's netrc and configparser, curl) to judge.
 import { test } from "bun:test";
-import { mkdtempSync, readFileSync, existsSync, statSync } from "node:fs";
+import * as fs from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { main, type World } from "../login";
 
 export const BIN = join(import.meta.dir, "..", "dist", "wandb-login");
+/** The version the build bakes into the binary; in-process runs say "0.0.0-dev". */
+export const PACKAGE_VERSION: string = require("../package.json").version;
 export const KEY40 = "0123456789abcdef0123456789abcdef01234567";
 export const KEY_V1 = `wandb_v1_${"AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-".repeat(2)}aBcDeFgHiJkLmN`;
+export const MACHINE = "api.wandb.ai";
+
+/** The entry the writer adds: upstream's three-line layout. */
+export const entry = (machine: string, key: string) =>
+  `machine ${machine}\n  login user\n  password ${key}\n`;
 
 export function tempDir(prefix = "wl-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -62,9 +81,136 @@ export async function runCliAsync(args: string[], opts: RunOptions = {}): Promis
   return { code, stdout, stderr };
 }
 
+export interface InProcessOptions extends RunOptions {
+  /** Parts of the world to replace: a clock, a terminal, a stdin that never ends. */
+  world?: Partial<World>;
+}
+
+const insideTemp = (dir: string) => !relative(tmpdir(), dir).startsWith("..");
+
+function isRunning(pid: number): boolean {
+  try {
+    return process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/**
+ * Runs `main(args, world)` in this process, as runCli runs the binary: a clean environment, a temp
+ * HOME and cwd (anything outside the temp folder is refused), stdin from `opts.stdin` (then its end),
+ * no terminal, stdout and stderr captured; real files, fetch, clock and pid.
+ */
+export async function runInProcess(args: string[], opts: InProcessOptions = {}): Promise<Run> {
+  const { cwd, env } = cliSetup(opts);
+  const home = env.HOME ?? null;
+  for (const dir of [home, cwd]) {
+    if (dir !== null && !insideTemp(dir)) throw new Error(`in-process runs stay in ${tmpdir()}: ${dir}`);
+  }
+  const input = Buffer.from(opts.stdin ?? "");
+  let at = 0;
+  let stdout = "";
+  let stderr = "";
+  const world: World = {
+    env,
+    cwd,
+    home,
+    platform: process.platform,
+    pid: process.pid,
+    uid: process.getuid?.(),
+    gid: process.getgid?.(),
+    stdinIsTTY: false,
+    stderrIsTTY: false,
+    fs,
+    fetch,
+    now: Date.now,
+    sleep: Bun.sleepSync,
+    isRunning,
+    sagemakerConfig: join(cwd, "no-sagemaker", "hyperparameters.json"), // none, unless a test puts it there
+    readStdin: (buffer) => {
+      const n = input.copy(buffer, 0, at);
+      at += n;
+      return n;
+    },
+    rawMode: () => {
+      throw new Error("raw mode asked for without a terminal");
+    },
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    ...opts.world,
+  };
+  const code = await main(args, world);
+  return { code, stdout, stderr };
+}
+
+/** A world with a terminal on stdin and stderr: each read gets the next of `keys`; raw mode is recorded. */
+export function terminalWorld(keys: string[]): Partial<World> & { rawModes: boolean[] } {
+  const rawModes: boolean[] = [];
+  const pending = [...keys];
+  return {
+    stdinIsTTY: true,
+    stderrIsTTY: true,
+    rawModes,
+    rawMode: (on) => {
+      rawModes.push(on);
+    },
+    readStdin: (buffer) => buffer.write(pending.shift() ?? "", "latin1"),
+  };
+}
+
+/** A clock that only moves when the program sleeps: waits of seconds take no time. */
+export function sleepyClock(): Pick<World, "now" | "sleep"> & { slept: () => number } {
+  const start = Date.now();
+  let now = start;
+  return {
+    now: () => now,
+    sleep: (ms) => {
+      now += ms;
+    },
+    slept: () => now - start,
+  };
+}
+
+export interface Screen {
+  screen: string;
+  code: number;
+  echo: boolean | null; // whether the terminal echoes again after the program ended
+}
+
+/** Runs the binary with `args` on a pseudo-terminal (tests/terminal.py), typing each of `keys` when asked. */
+export async function onTerminal(
+  args: string[],
+  keys: string[] = [],
+  opts: { home?: string; env?: Record<string, string> } = {},
+): Promise<Screen> {
+  const proc = Bun.spawn(["python3", join(import.meta.dir, "terminal.py"), BIN, ...keys], {
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: opts.home ?? tempDir(),
+      TERM: "xterm",
+      PTY_ARGS: JSON.stringify(args),
+      ...opts.env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [report, stderr] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (!report) throw new Error(`terminal.py failed: ${stderr}`);
+  return JSON.parse(report);
+}
+
 export const has = (cmd: string) => Bun.which(cmd) !== null;
 export const hasPython = has("python3");
 export const hasCurl = has("curl");
+export const isRoot = process.getuid?.() === 0;
 
 /** Says out loud that a judge is missing, so a skip is never silent. */
 export function noteSkip(what: string, why: string): void {
@@ -77,14 +223,21 @@ export function testIf(ready: boolean, what: string, why: string): typeof test {
   return test.skipIf(!ready) as typeof test;
 }
 
+type PythonNetrc = [string, string, string] | null | { error: string };
+
 /** What Python's netrc module (as the W&B SDK uses it) returns for a machine: [login, account, password] or null. */
-export function pythonNetrc(
-  path: string,
-  machine: string,
-): [string, string, string] | null | { error: string } {
+export function pythonNetrc(path: string, machine: string): PythonNetrc {
+  return pythonNetrcAll(path, [machine])[0];
+}
+
+/** The same for several machines, with one Python start (about 0.3 s here). */
+export function pythonNetrcAll(path: string, machines: string[]): PythonNetrc[] {
   const script =
-    "import netrc,sys,json\ntry:\n  print(json.dumps(netrc.netrc(sys.argv[1]).authenticators(sys.argv[2])))\nexcept Exception as e:\n  print(json.dumps({'error': str(e)}))";
-  const proc = Bun.spawnSync(["python3", "-c", script, path, machine], { stdout: "pipe", stderr: "pipe" });
+    "import netrc,sys,json\ndef look(m):\n  try:\n    return netrc.netrc(sys.argv[1]).authenticators(m)\n  except Exception as e:\n    return {'error': str(e)}\nprint(json.dumps([look(m) for m in sys.argv[2:]]))";
+  const proc = Bun.spawnSync(["python3", "-c", script, path, ...machines], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   return JSON.parse(proc.stdout.toString());
 }
 
@@ -96,9 +249,67 @@ export function pythonSettings(path: string): Record<string, string> | { error: 
   return JSON.parse(proc.stdout.toString());
 }
 
+/**
+ * Writes each sample and its update, then lets Python read both with `readBody` (the body of
+ * `def read(path):`); gives [before, after] per sample, each `{ error }` when Python raised.
+ */
+export function pythonBeforeAfter<T>(
+  samples: string[],
+  update: (text: string) => string,
+  readBody: string,
+): (T & { error?: string })[][] {
+  const dir = tempDir();
+  samples.forEach((text, i) => {
+    writeFileSync(join(dir, `${i}.before`), text, "latin1");
+    writeFileSync(join(dir, `${i}.after`), update(text), "latin1");
+  });
+  const script = `import configparser, json, netrc, os, sys
+def read(path):${readBody}
+out = []
+for i in range(int(sys.argv[2])):
+    res = []
+    for name in ("before", "after"):
+        try:
+            res.append(read(os.path.join(sys.argv[1], f"{i}.{name}")))
+        except Exception as e:
+            res.append({"error": f"{type(e).__name__}: {e}"})
+    out.append(res)
+print(json.dumps(out))`;
+  const proc = Bun.spawnSync(["python3", "-c", script, dir, String(samples.length)], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return JSON.parse(proc.stdout.toString());
+}
+
 export const read = (path: string) => readFileSync(path, "latin1");
 export const modeOf = (path: string) => statSync(path).mode & 0o777;
 export const exists = existsSync;
+
+/** Every file below `dir` with its bytes, mode and mtime, to prove a command changed nothing. */
+export function snapshot(dir: string): string {
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => {
+      const p = join(d, e.name);
+      return e.isDirectory()
+        ? [p, ...walk(p)]
+        : [`${p} ${statSync(p).mtimeMs} ${statSync(p).mode} ${read(p)}`];
+    });
+  return walk(dir).join("\n");
+}
+
+/** A home with a settings file (optionally naming a host) and a netrc. */
+export function homeWith(opts: { settingsKey?: string; settingsHost?: string; netrc?: string }): string {
+  const home = tempDir();
+  const cfg = join(home, ".config", "wandb");
+  mkdirSync(cfg, { recursive: true });
+  const lines = ["[default]"];
+  if (opts.settingsKey) lines.push(`api_key = ${opts.settingsKey}`);
+  if (opts.settingsHost) lines.push(`base_url = ${opts.settingsHost}`);
+  writeFileSync(join(cfg, "settings"), `${lines.join("\n")}\n`);
+  if (opts.netrc !== undefined) writeFileSync(join(home, ".netrc"), opts.netrc);
+  return home;
+}
 
 /** Every way the key could show up in output: itself and its Basic-auth encoding. */
 export function leaks(text: string, key: string): boolean {
@@ -114,7 +325,7 @@ export interface Seen {
 
 /**
  * A fake W&B API on 127.0.0.1: answers the Viewer query for `viewers[key]`, 401 for other keys,
- * or whatever `answer` returns; records every request it received.
+ * or whatever `answer` returns; records every request it received. `using` stops it.
  */
 export function fakeApi(
   opts: {
@@ -148,11 +359,13 @@ export function fakeApi(
         : new Response('{"errors":[{"message":"unauthorized"}]}', { status: 401 });
     },
   });
+  const stop = () => server.stop(true);
   return {
     url: `${opts.tls ? "https" : "http"}://127.0.0.1:${server.port}`,
     port: server.port,
     seen,
-    stop: () => server.stop(true),
+    stop,
+    [Symbol.dispose]: stop,
   };
 }
 

@@ -1,0 +1,353 @@
+// Files and locks: links, modes, owners, paths that are not regular files, locks that outlive a
+// crash, and runs that race or die mid-write. In-process where one run shows it; separate processes
+// (the binary) for real concurrency, kill -9, another uid, mounts, and whatever a regression would
+// turn into a read that never returns (a FIFO, a zero device), which would hang the test runner.
+import { describe, expect, test } from "bun:test";
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { netrcLookup } from "../login";
+import {
+  BIN,
+  entry,
+  exists,
+  has,
+  isRoot,
+  KEY40,
+  MACHINE,
+  modeOf,
+  read,
+  runCli,
+  runCliAsync,
+  runInProcess,
+  sleepyClock,
+  tempDir,
+  testIf,
+} from "./helpers";
+
+const keyFor = (i: number) => `${String(i).padStart(4, "0")}${"k".repeat(40)}`;
+const canMknod = isRoot && has("mknod");
+const canMount = isRoot && has("unshare") && Bun.spawnSync(["unshare", "-m", "true"]).exitCode === 0;
+const asAnotherUser = testIf(has("setpriv"), "tests as another uid", "setpriv not installed");
+const inOwnMounts = testIf(canMount, "tests in a mount namespace", "needs root and unshare -m");
+
+/** A device or FIFO made in a temp folder: never the real /dev/null. */
+function special(kind: "null" | "zero" | "fifo"): string {
+  const path = join(tempDir(), kind);
+  const args = kind === "fifo" ? ["mkfifo", path] : ["mknod", path, "c", "1", kind === "null" ? "3" : "5"];
+  const made = Bun.spawnSync(args, { stderr: "pipe" });
+  if (made.exitCode !== 0) throw new Error(`${args.join(" ")}: ${made.stderr}`);
+  return path;
+}
+
+describe("links", () => {
+  test.each([
+    ["dangling, absolute, named by NETRC", "", true],
+    ["relative, to an existing file", "machine a login b password c\n", false],
+  ])("a symlinked netrc (%s) stays a link and its target is written", async (_, before, dangling) => {
+    const home = tempDir();
+    const target = join(home, "dotfiles", "netrc");
+    mkdirSync(join(home, "dotfiles"));
+    if (dangling) symlinkSync(target, join(home, ".netrc"));
+    else {
+      writeFileSync(target, before);
+      symlinkSync("dotfiles/netrc", join(home, ".netrc"));
+    }
+    const env = dangling ? { NETRC: join(home, ".netrc") } : {};
+    expect((await runInProcess([KEY40], { home, env })).code).toBe(0);
+    expect(lstatSync(join(home, ".netrc")).isSymbolicLink()).toBe(true);
+    expect(read(target)).toBe(before + entry(MACHINE, KEY40));
+    expect(modeOf(target)).toBe(0o600);
+    expect(readdirSync(join(home, "dotfiles"))).toEqual(["netrc"]);
+    expect(readdirSync(home).sort()).toEqual([".netrc", "dotfiles"]);
+  });
+});
+
+describe("netrc paths that are not regular files", () => {
+  const devices = testIf(canMknod, "device nodes", "needs root and mknod");
+
+  devices(
+    "a device as NETRC is never replaced: login exits 1 with what to do, the device stays a device",
+    async () => {
+      const dev = special("null");
+      const r = await runInProcess([KEY40], { env: { NETRC: dev } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Cannot store the key in ${dev}: not a regular file. Set NETRC to a file.`);
+      expect(statSync(dev).isCharacterDevice()).toBe(true);
+      expect(readdirSync(join(dev, ".."))).toEqual(["null"]);
+    },
+  );
+
+  devices(
+    "~/.netrc linked to a device (netrc switched off): login refuses, status and logout find no key",
+    async () => {
+      const home = tempDir();
+      const dev = special("null");
+      symlinkSync(dev, join(home, ".netrc"));
+      const login = await runInProcess([KEY40], { home });
+      expect(login.code).toBe(1);
+      expect(login.stderr).toContain("not a regular file");
+      const status = await runInProcess(["status"], { home });
+      expect(status.code).toBe(1);
+      expect(status.stderr).toContain("not a regular file");
+      const logout = await runInProcess(["logout"], { home });
+      expect(logout.code).toBe(0);
+      expect(logout.stderr).toContain("nothing to remove");
+      expect(statSync(dev).isCharacterDevice()).toBe(true);
+      expect(readdirSync(join(dev, ".."))).toEqual(["null"]);
+    },
+  );
+
+  devices("a zero device is never read: status ends at once", () => {
+    const started = Date.now();
+    const r = runCli(["status", "--json"], { env: { NETRC: special("zero") } });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).netrc).toMatchObject({ regular: false, exists: true });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  testIf(has("mkfifo"), "FIFO test", "mkfifo not installed")(
+    "a FIFO as NETRC: login, status and logout end at once and leave no lock",
+    async () => {
+      const fifo = special("fifo");
+      const runs = await Promise.all([
+        runCliAsync([KEY40], { env: { NETRC: fifo } }),
+        runCliAsync(["status"], { env: { NETRC: fifo } }),
+        runCliAsync(["logout"], { env: { NETRC: fifo } }),
+      ]);
+      expect(runs.map((r) => r.code)).toEqual([1, 1, 0]);
+      expect(readdirSync(join(fifo, ".."))).toEqual(["fifo"]);
+    },
+    10_000,
+  );
+
+  test("a folder as NETRC is refused the same way", async () => {
+    const dir = tempDir();
+    const r = await runInProcess([KEY40], { env: { NETRC: dir } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("not a regular file");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe("folders and permissions", () => {
+  test("a netrc below a regular file: exit 1, one line naming the path and the cause, nothing else changes", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, "file"), "x");
+    const r = await runInProcess([KEY40], { home, env: { NETRC: join(home, "file", "netrc") } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Cannot write ${join(home, "file", "netrc")}`);
+    expect(r.stderr).toMatch(/not a directory|ENOTDIR|ENOENT|EEXIST/);
+    expect(r.stderr.split("\n").filter((l) => l.includes("ERROR"))).toHaveLength(1);
+    expect(readdirSync(home)).toEqual(["file"]);
+  });
+
+  test("nothing says 'Appending' when the write then fails", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, "file"), "");
+    const r = await runInProcess([KEY40], { home, env: { NETRC: join(home, "file", "netrc") } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain("Appending");
+    expect(exists(join(home, "file", "netrc"))).toBe(false);
+  });
+
+  test("a looser netrc is tightened to 0600, with a note", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc"), "machine a login b password c\n");
+    chmodSync(join(home, ".netrc"), 0o644);
+    const r = await runInProcess([KEY40], { home });
+    expect(r.code).toBe(0);
+    expect(modeOf(join(home, ".netrc"))).toBe(0o600);
+    expect(r.stderr).toContain("from 0644 to 0600");
+  });
+
+  asAnotherUser("a folder we cannot write: exit 1 naming the cause", () => {
+    const home = tempDir();
+    chmodSync(home, 0o755); // root's, so uid 12345 cannot write it
+    const proc = Bun.spawnSync(
+      ["setpriv", "--reuid", "12345", "--regid", "12345", "--clear-groups", BIN, KEY40],
+      {
+        env: { PATH: process.env.PATH!, HOME: home },
+        cwd: "/",
+        stderr: "pipe",
+      },
+    );
+    expect(proc.exitCode).toBe(1);
+    expect(proc.stderr.toString()).toContain(
+      `Cannot write ${join(home, ".netrc")}: permission denied (EACCES).`,
+    );
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  test("HOME that cannot be written: a clear error", () => {
+    // the binary: in-process runs keep to temp folders
+    const r = runCli([KEY40], { home: "/proc", cwd: "/" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Cannot write /proc/.netrc");
+  });
+
+  asAnotherUser("no HOME and no passwd entry: works with NETRC, else exit 1 naming NETRC and HOME", () => {
+    const asNobody = (env: Record<string, string>, args: string[]) =>
+      Bun.spawnSync(["setpriv", "--reuid", "54321", "--regid", "54321", "--clear-groups", BIN, ...args], {
+        env: { PATH: process.env.PATH!, ...env },
+        cwd: "/",
+        stderr: "pipe",
+        stdout: "pipe",
+      });
+    const dir = tempDir();
+    chmodSync(dir, 0o777);
+    const without = asNobody({}, [KEY40]);
+    expect(without.exitCode).toBe(1);
+    expect(without.stderr.toString()).toMatch(/set NETRC .*or set HOME/);
+    const withNetrc = asNobody({ NETRC: join(dir, "netrc") }, [KEY40]);
+    expect(withNetrc.exitCode).toBe(0);
+    expect(read(join(dir, "netrc"))).toBe(entry(MACHINE, KEY40));
+  });
+});
+
+describe("root over a user's files, and bind mounts", () => {
+  const asRoot = testIf(isRoot, "ownership test", "needs root");
+  asRoot("rewriting keeps the netrc's and settings' owner and group", async () => {
+    const home = tempDir();
+    const cfg = join(home, ".config", "wandb");
+    mkdirSync(cfg, { recursive: true });
+    writeFileSync(join(home, ".netrc"), "machine a login b password c\n", { mode: 0o600 });
+    writeFileSync(join(cfg, "settings"), "[default]\nmode = online\n", { mode: 0o600 });
+    for (const f of [join(home, ".netrc"), join(cfg, "settings")]) chownSync(f, 12345, 23456);
+    const r = await runInProcess(["--host", "https://w.example", KEY40], { home });
+    expect(r.code).toBe(0);
+    for (const f of [join(home, ".netrc"), join(cfg, "settings")]) {
+      expect([statSync(f).uid, statSync(f).gid, modeOf(f)]).toEqual([12345, 23456, 0o600]);
+    }
+  });
+
+  inOwnMounts("a bind-mounted netrc (docker run -v ~/.netrc:/root/.netrc) is rewritten in place", () => {
+    const outside = join(tempDir(), "netrc");
+    const home = tempDir();
+    writeFileSync(outside, "machine a login b password c\n");
+    writeFileSync(join(home, ".netrc"), "");
+    const script = `mount --bind "$1" "$2/.netrc" && HOME="$2" "$3" "$4"`;
+    const r = Bun.spawnSync(["unshare", "-m", "sh", "-c", script, "sh", outside, home, BIN, KEY40], {
+      env: { PATH: process.env.PATH ?? "" },
+      stderr: "pipe",
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr.toString()).toContain("is a mount point: rewrote it in place");
+    expect(read(outside)).toBe(`machine a login b password c\n${entry(MACHINE, KEY40)}`);
+    expect(readdirSync(home)).toEqual([".netrc"]);
+  });
+});
+
+describe("locks that outlive a crash", () => {
+  test("a stale lock (its process gone) is broken, not waited on", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc.lock"), "999999999"); // no such pid
+    const started = Date.now();
+    expect((await runInProcess([KEY40], { home })).code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(readdirSync(home)).toEqual([".netrc"]);
+  });
+
+  test("a lock older than the timeout is broken even when its pid is alive", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc.lock"), String(process.pid));
+    utimesSync(join(home, ".netrc.lock"), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect((await runInProcess([KEY40], { home })).code).toBe(0);
+    expect(readdirSync(home)).toEqual([".netrc"]);
+  });
+
+  test("an empty lock (its writer died before writing its pid) is broken after 2 s, not 30", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc.lock"), "");
+    const clock = sleepyClock(); // the program's clock: its two seconds take none
+    const r = await runInProcess([KEY40], { home, world: clock });
+    expect(r.code).toBe(0);
+    expect(clock.slept()).toBeGreaterThanOrEqual(1900); // 2 s after the lock's mtime, a tick before ours
+    expect(clock.slept()).toBeLessThan(3000);
+    expect(readdirSync(home).sort()).toEqual([".netrc"]);
+  });
+
+  test("an old empty lock is broken at once", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc.lock"), "");
+    utimesSync(join(home, ".netrc.lock"), new Date(Date.now() - 5000), new Date(Date.now() - 5000));
+    const clock = sleepyClock();
+    const started = Date.now();
+    expect((await runInProcess([KEY40], { home, world: clock })).code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(clock.slept()).toBe(0);
+    expect(readdirSync(home)).toEqual([".netrc"]);
+  });
+
+  test("a dead run's temp file is removed with its stale lock", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc.lock"), "999999999");
+    writeFileSync(join(home, ".netrc.tmp-999999999-abc"), "half a file");
+    expect((await runInProcess([KEY40], { home })).code).toBe(0);
+    expect(readdirSync(home)).toEqual([".netrc"]);
+  });
+
+  inOwnMounts("a full disk between creating the lock and writing the pid leaves no lock behind", () => {
+    const dir = tempDir();
+    const script = `mount -t tmpfs -o size=64k tmpfs "$1" && (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true)
+        NETRC="$1/.netrc" HOME="$1" "$2" "$3"; echo "rc=$?"; ls -A "$1"`;
+    const r = Bun.spawnSync(["unshare", "-m", "sh", "-c", script, "sh", dir, BIN, KEY40], {
+      env: { PATH: process.env.PATH ?? "" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(r.stderr.toString()).toContain("no space left on device (ENOSPC)");
+    expect(r.stdout.toString().trim().split("\n")).toEqual(["rc=1", "fill"]);
+  });
+});
+
+describe("runs in separate processes", () => {
+  test("16 runs for different hosts at once all end up in the file; no temp or lock file is left", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".netrc"), "machine keep login me password mine\n");
+    const runs = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        runCliAsync(["--host", `http://host${i}.example`, keyFor(i)], { home }),
+      ),
+    );
+    expect(runs.map((r) => r.code)).toEqual(Array(16).fill(0));
+    const text = read(join(home, ".netrc"));
+    expect(text.startsWith("machine keep login me password mine\n")).toBe(true);
+    for (let i = 0; i < 16; i++)
+      expect(netrcLookup(text, `host${i}.example`).entry?.password).toBe(keyFor(i));
+    expect(readdirSync(home).sort()).toEqual([".config", ".netrc"]);
+  });
+
+  const old = Array.from({ length: 40_000 }, (_, i) => `machine m${i} login u password p${i}\n`).join("");
+  const fresh = old + entry(MACHINE, KEY40);
+  const killAtRandom = async (home: string, signal: "SIGTERM" | "SIGKILL") => {
+    const proc = Bun.spawn([BIN, KEY40], { env: { PATH: process.env.PATH!, HOME: home }, stderr: "ignore" });
+    await Bun.sleep(2 + Math.random() * 40);
+    proc.kill(signal);
+    await proc.exited;
+  };
+
+  test.each([["SIGTERM"], ["SIGKILL"]] as const)(
+    "%s at random points: the old file or the new one; the next run clears what a dead one left",
+    async (signal) => {
+      const home = tempDir();
+      for (let i = 0; i < 10; i++) {
+        writeFileSync(join(home, ".netrc"), old);
+        await killAtRandom(home, signal);
+        expect([old, fresh]).toContain(read(join(home, ".netrc")));
+      }
+      expect((await runInProcess([KEY40], { home })).code).toBe(0);
+      expect(read(join(home, ".netrc"))).toBe(fresh);
+      expect(readdirSync(home)).toEqual([".netrc"]);
+    },
+  );
+});
