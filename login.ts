@@ -561,7 +561,7 @@ function checkNetrcTarget(world: World, netrc: string): void {
   if (!regularOrMissing(world, netrc)) {
     throw new LoginError(`Cannot store the key in ${netrc}: ${NOT_REGULAR}. Set NETRC to a file.`);
   }
-  const folder = dirname(realTarget(world, netrc));
+  const folder = dirname(resolvePath(world, netrc));
   if (!world.fs.existsSync(folder)) {
     throw new LoginError(
       `Cannot store the key in ${netrc}: the folder ${folder} does not exist. ` +
@@ -2309,6 +2309,10 @@ function lineStartBefore(text: string, at: number): number {
 }
 
 // --- files and locks ---
+// Paths are resolved as the kernel resolves them: each link relative to the folder that holds it.
+// As root, a link another user owns is followed only to that user's own files, root's key never
+// goes into a file another user owns in a world-writable folder, and what root creates in another
+// user's folder belongs to that user. Nothing but a regular file is ever opened.
 
 const NOT_REGULAR = "not a regular file";
 
@@ -2328,26 +2332,85 @@ const errorText = (e: unknown) => {
 
 const octal = (mode: number) => mode.toString(8).padStart(4, "0");
 const expandHome = (p: string, home: string | null) => (home && /^~(\/|$)/.test(p) ? home + p.slice(1) : p);
+const isRoot = (world: World) => world.uid === 0;
+
+/**
+ * `path` with every link resolved, dangling ones too (the file a write would create), as the
+ * kernel resolves them. As root, another user's link is refused unless that user owns its target.
+ */
+function resolvePath(world: World, path: string, hops = { left: 40 }): string {
+  const { fs } = world;
+  const parts = resolve(world.cwd, path)
+    .split(/[\\/]+/)
+    .filter(Boolean);
+  let done = resolve(world.cwd, path).startsWith("/") ? "/" : `${parts.shift()}\\`; // a Windows drive
+  for (const name of parts) {
+    const next = join(done, name);
+    const st = lstatOrNull(fs, next);
+    if (!st?.isSymbolicLink()) {
+      done = next;
+      continue;
+    }
+    if (--hops.left < 0) throw new LoginError(`Cannot resolve ${path}: too many symbolic links.`);
+    const target = resolvePath(world, resolve(done, fs.readlinkSync(next)), hops);
+    if (isRoot(world) && st.uid !== 0) checkForeignLink(world, next, st.uid, target);
+    done = target;
+  }
+  return done;
+}
+
+/** The path's status (of the link itself, for lstat), or null when there is none to be had: a
+ * parent that is no folder is for the read or write to report. */
+const lstatOrNull = (fs: Fs, path: string) => {
+  try {
+    return fs.lstatSync(path, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+};
+const statOrNull = (fs: Fs, path: string) => {
+  try {
+    return fs.statSync(path, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+};
+
+/** Root follows a link that user `owner` made only to a file (or, dangling, a folder) `owner` owns. */
+function checkForeignLink(world: World, link: string, owner: number, target: string): void {
+  let existing = target;
+  while (!world.fs.existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  if (statOrNull(world.fs, existing)?.uid === owner) return;
+  throw new LoginError(
+    `Refusing to follow ${link} as root: that link belongs to uid ${owner}, and what it points to ` +
+      `(${existing}) does not. Remove the link, or run wandb-login as that user.`,
+  );
+}
 
 /** True when `path` (through its links) is a regular file or does not exist: devices, FIFOs,
  * sockets and folders are never opened for reading nor replaced. */
-function regularOrMissing({ fs }: World, path: string): boolean {
+function regularOrMissing(world: World, path: string): boolean {
   try {
-    return fs.statSync(path, { throwIfNoEntry: false })?.isFile() ?? true;
-  } catch {
+    return world.fs.statSync(resolvePath(world, path), { throwIfNoEntry: false })?.isFile() ?? true;
+  } catch (e) {
+    if (e instanceof LoginError) throw e;
     return true; // a parent that is no folder: the write says why
   }
 }
 
-/** A file's bytes as a latin1 string, or null when it does not exist; at most `limit` bytes. */
-function readText({ fs }: World, path: string, limit = Number.POSITIVE_INFINITY): string | null {
-  if (!fs.existsSync(path)) return null; // cheaper than the exception, on the common path
+/** A regular file's bytes as a latin1 string (at most `limit`), or null when it does not exist.
+ * Anything else is refused before it is opened: a FIFO must not hang a run. */
+function readText(world: World, path: string, limit = Number.POSITIVE_INFINITY): string | null {
+  const { fs } = world;
   let fd: number | undefined;
   try {
-    // a FIFO must not block the open
-    const { O_RDONLY, O_NONBLOCK, O_NOCTTY } = fs.constants;
-    fd = fs.openSync(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-    const st = fs.fstatSync(fd);
+    const real = resolvePath(world, path);
+    const found = fs.statSync(real, { throwIfNoEntry: false });
+    if (!found) return null; // cheaper than the exception, on the common path
+    if (!found.isFile()) throw new LoginError(`Cannot read ${path}: ${NOT_REGULAR}.`);
+    const { O_RDONLY, O_NONBLOCK, O_NOCTTY, O_NOFOLLOW } = fs.constants;
+    fd = fs.openSync(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | (O_NOFOLLOW ?? 0));
+    const st = fs.fstatSync(fd); // what was opened, should it have been swapped since
     if (!st.isFile()) throw new LoginError(`Cannot read ${path}: ${NOT_REGULAR}.`);
     if (st.size > limit) throw new LoginError(`Cannot read ${path}: it is larger than ${limit} bytes.`);
     return fs.readFileSync(fd, "latin1");
@@ -2369,21 +2432,6 @@ function readOrWarn(world: World, path: string, log: Log): string | null {
   }
 }
 
-/** Follows symlinks, dangling ones too, so a dotfile manager's link stays a link. */
-function realTarget({ fs }: World, path: string): string {
-  for (let hops = 0; hops < 40; hops++) {
-    let isLink = false;
-    try {
-      isLink = fs.lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
-    } catch {
-      /* the write says why */
-    }
-    if (!isLink) return path;
-    path = resolve(dirname(path), fs.readlinkSync(path));
-  }
-  throw new LoginError(`Cannot resolve ${path}: too many symbolic links.`);
-}
-
 /** A file we will append to must be a regular file (or not exist yet) in a folder we can write. */
 function checkAppendable(world: World, path: string): void {
   const { fs } = world;
@@ -2400,19 +2448,57 @@ function appendLine(world: World, path: string, line: string): void {
   const old = readText(world, path) ?? "";
   if (old.split(/\r?\n/).includes(line)) return;
   try {
-    world.fs.appendFileSync(path, `${old && !old.endsWith("\n") ? "\n" : ""}${line}\n`);
+    world.fs.appendFileSync(resolvePath(world, path), `${old && !old.endsWith("\n") ? "\n" : ""}${line}\n`);
   } catch (e) {
     throw new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
   }
 }
 
-/** A new file's folder is private: 0700. */
-function makeFolderFor(world: World, file: string): void {
+/** Creates the missing folders above `file`, private (0700), each owned like the folder it is
+ * created in when that is another user's; returns them, outermost first. */
+function makeFolderFor(world: World, file: string): string[] {
+  const { fs } = world;
+  const missing: string[] = [];
+  let at = dirname(resolvePath(world, file));
+  while (!fs.existsSync(at) && dirname(at) !== at) {
+    missing.unshift(at);
+    at = dirname(at);
+  }
   try {
-    world.fs.mkdirSync(dirname(realTarget(world, file)), { recursive: true, mode: 0o700 });
+    const owner = ownerFor(world, at);
+    for (const folder of missing) {
+      fs.mkdirSync(folder, { mode: 0o700 });
+      if (owner) fs.chownSync(folder, owner.uid, owner.gid);
+    }
   } catch (e) {
     throw new LoginError(`Cannot write ${file}: ${errorText(e)}.`);
   }
+  return missing;
+}
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** Whom a new file in `folder` must belong to: as root, the folder's owner when that is another
+ * user (`sudo wandb-login` over /home/app leaves app's files app's); otherwise nobody else. */
+function ownerFor(world: World, folder: string): Owner | undefined {
+  if (!isRoot(world)) return undefined;
+  const st = statOrNull(world.fs, folder);
+  return st && st.uid !== 0 ? { uid: st.uid, gid: st.gid } : undefined;
+}
+
+/** Root's key must not go into a file another user owns in a world-writable folder: they planted it. */
+function checkPlanted(world: World, target: string): void {
+  if (!isRoot(world)) return;
+  const st = statOrNull(world.fs, target);
+  const folder = statOrNull(world.fs, dirname(target));
+  if (!st || st.uid === 0 || !folder || !(folder.mode & 0o002)) return;
+  throw new LoginError(
+    `Refusing to store a key in ${target} as root: it belongs to uid ${st.uid}, in the world-writable ` +
+      `folder ${dirname(target)}, so that user could read it. Remove it, or set NETRC to a file of your own.`,
+  );
 }
 
 /**
@@ -2430,14 +2516,15 @@ function updateFileLocked(
   secret = true,
 ): boolean {
   const { fs } = world;
-  const target = realTarget(world, path);
-  // reused below while the file is still missing
-  const forNoFile = fs.existsSync(target) ? undefined : change(null);
-  if (forNoFile === null) return false; // nothing to remove: no lock
   const fail = (e: unknown): never => {
     throw e instanceof LoginError ? e : new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
   };
+  const target = resolvePath(world, path);
+  // reused below while the file is still missing
+  const forNoFile = fs.existsSync(target) ? undefined : change(null);
+  if (forNoFile === null) return false; // nothing to remove: no lock
   if (!regularOrMissing(world, target)) fail(new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`));
+  if (secret) checkPlanted(world, target);
   const lock = `${target}.lock`;
   for (;;) {
     const mine = acquireLock(world, lock, fail);
@@ -2449,14 +2536,14 @@ function updateFileLocked(
       if (next === null) return false;
       const before = old === null ? undefined : fs.statSync(target);
       const mode = secret || !before ? 0o600 : before.mode & 0o777;
-      writeTemp(world, temp, next, mode, before);
+      writeTemp(world, temp, next, mode, before ?? ownerFor(world, dirname(target)));
       owned = isLock(world, lock, mine);
       if (!owned) {
         fs.rmSync(temp, { force: true });
         continue; // taken as stale meanwhile: start over
       }
-      replaceWith(world, temp, target, next, mode, log);
-      if (secret && before && before.mode & 0o077) {
+      replaceWith(world, temp, target, log);
+      if (secret && before && before.mode & 0o077 && world.platform !== "win32") {
         log.info(`Tightened the permissions of ${path} from ${octal(before.mode & 0o777)} to 0600.`);
       }
       return true;
@@ -2470,15 +2557,15 @@ function updateFileLocked(
 }
 
 /** The new content, complete and on disk, in a 0600 temp file owned like the file it replaces. */
-function writeTemp(world: World, temp: string, text: string, mode: number, before?: Owner): void {
+function writeTemp(world: World, temp: string, text: string, mode: number, owner?: Owner): void {
   const { fs } = world;
   const fd = fs.openSync(temp, "wx", 0o600);
   try {
     fs.writeSync(fd, text, null, "latin1");
     fs.fchmodSync(fd, mode);
-    if (before && (before.uid !== world.uid || before.gid !== world.gid)) {
+    if (owner && (owner.uid !== world.uid || owner.gid !== world.gid)) {
       try {
-        fs.fchownSync(fd, before.uid, before.gid); // root over a user's home: the user keeps the file
+        fs.fchownSync(fd, owner.uid, owner.gid); // root over a user's home: the user keeps the file
       } catch {
         /* not root: the file becomes ours, as any rewrite by us would */
       }
@@ -2489,20 +2576,12 @@ function writeTemp(world: World, temp: string, text: string, mode: number, befor
   }
 }
 
-interface Owner {
-  uid: number;
-  gid: number;
-}
-
-/** Renames the temp file over the target; a bind-mounted target (EBUSY, EXDEV) is rewritten in place. */
-function replaceWith(
-  world: World,
-  temp: string,
-  target: string,
-  text: string,
-  mode: number,
-  log: Pick<Log, "info">,
-) {
+/**
+ * Renames the temp file over the target. A bind-mounted target (EBUSY, EXDEV) is rewritten in
+ * place instead, from a `.pending-<pid>` copy of the complete new content: a run that dies
+ * mid-rewrite leaves that copy, and the next run finishes the rewrite from it (finishPending).
+ */
+function replaceWith(world: World, temp: string, target: string, log: Pick<Log, "info">) {
   const { fs } = world;
   try {
     fs.renameSync(temp, target);
@@ -2511,28 +2590,37 @@ function replaceWith(
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== "EBUSY" && code !== "EXDEV") throw e;
   }
+  const pending = `${target}.pending-${world.pid}`;
+  fs.renameSync(temp, pending);
+  rewriteInPlace(world, target, fs.readFileSync(pending));
+  fs.rmSync(pending, { force: true });
+  log.info(`${target} is a mount point: rewrote it in place (the complete new content was saved first).`);
+}
+
+function rewriteInPlace({ fs }: World, target: string, bytes: Buffer): void {
   const fd = fs.openSync(target, "r+");
   try {
-    fs.writeSync(fd, text, 0, "latin1");
-    fs.ftruncateSync(fd, Buffer.byteLength(text, "latin1"));
-    fs.fchmodSync(fd, mode);
+    fs.writeSync(fd, bytes, 0, bytes.length, 0);
+    fs.ftruncateSync(fd, bytes.length);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  fs.rmSync(temp, { force: true });
-  log.info(`${target} is a mount point: rewrote it in place (the complete new content was saved first).`);
 }
 
-/** A lock file is known by its inode and the pid written in it ("" when empty or unreadable). */
+/** A lock file is known by its inode and what is written in it: `<pid> <pid namespace>`. */
 interface LockId {
   ino: number;
-  pid: string;
+  owner: string;
 }
 
-function lockPid({ fs }: World, path: string): string {
+/** What a lock holds ("" when empty or unreadable); a lock that is no regular file is refused. */
+function lockOwner(world: World, path: string): string {
+  const st = lstatOrNull(world.fs, path);
+  if (st && !st.isFile())
+    throw new LoginError(`Cannot take the lock ${path}: it is ${NOT_REGULAR}. Remove it, then try again.`);
   try {
-    return fs.readFileSync(path, "utf8");
+    return readText(world, path, 256) ?? "";
   } catch {
     return "";
   }
@@ -2540,20 +2628,20 @@ function lockPid({ fs }: World, path: string): string {
 
 function isLock(world: World, path: string, id: LockId): boolean {
   const st = world.fs.statSync(path, { throwIfNoEntry: false });
-  return st?.ino === id.ino && lockPid(world, path) === id.pid;
+  return st?.ino === id.ino && lockOwner(world, path) === id.owner;
 }
 
 /** Takes the lock file; breaks it when its owner is gone or it is older than LOCK_STALE_MS. */
 function acquireLock(world: World, lock: string, fail: (e: unknown) => never): LockId {
   const { fs } = world;
   const started = world.now();
-  const pid = String(world.pid);
+  const owner = `${world.pid} ${world.pidNamespace}`.trim();
   for (;;) {
     let fd: number | undefined;
     try {
       fd = fs.openSync(lock, "wx", 0o600);
-      fs.writeSync(fd, pid);
-      return { ino: fs.fstatSync(fd).ino, pid };
+      fs.writeSync(fd, owner);
+      return { ino: fs.fstatSync(fd).ino, owner };
     } catch (e) {
       if (fd !== undefined) fs.rmSync(lock, { force: true }); // a full disk must not leave an empty lock
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") fail(e);
@@ -2567,23 +2655,30 @@ function acquireLock(world: World, lock: string, fail: (e: unknown) => never): L
   }
 }
 
-/** A lock is stale when its run is gone or it is old; one without a pid is stale after 2 s. */
-function isStale(world: World, pid: string, ageMs: number): boolean {
+/**
+ * A lock is stale when its run is gone or it is old. One without a pid is stale after 2 s; one
+ * naming our own pid at once (pid 1 again, in a restarted container); one from another pid
+ * namespace (containers sharing a volume) only by its age, as its pid means nothing here.
+ */
+function isStale(world: World, owner: string, ageMs: number): boolean {
+  const [pid, namespace = ""] = owner.split(" ");
   if (!/^\d+$/.test(pid)) return ageMs > LOCK_EMPTY_STALE_MS;
-  return ageMs > LOCK_STALE_MS || !world.isRunning(Number(pid));
+  if (namespace && namespace !== world.pidNamespace) return ageMs > LOCK_STALE_MS;
+  return ageMs > LOCK_STALE_MS || Number(pid) === world.pid || !world.isRunning(Number(pid));
 }
 
 /**
- * Removes a dead run's lock, and the temp file it may have left mid-write. The lock is moved aside
- * first and checked: when a live run took the lock since we looked, it is put back.
+ * Removes a dead run's lock, and the temp file it may have left mid-write; finishes an in-place
+ * rewrite it left half done. The lock is moved aside first and checked: when a live run took the
+ * lock since we looked, it is put back.
  */
 function breakStaleLock(world: World, lock: string): boolean {
   const { fs } = world;
   let id: LockId;
   try {
     const st = fs.statSync(lock);
-    id = { ino: st.ino, pid: lockPid(world, lock) };
-    if (!isStale(world, id.pid, world.now() - st.mtimeMs)) return false;
+    id = { ino: st.ino, owner: lockOwner(world, lock) };
+    if (!isStale(world, id.owner, world.now() - st.mtimeMs)) return false;
     const aside = `${lock}.stale-${world.pid}`;
     fs.renameSync(lock, aside);
     if (!isLock(world, aside, id)) {
@@ -2595,14 +2690,26 @@ function breakStaleLock(world: World, lock: string): boolean {
       return false;
     }
     fs.rmSync(aside, { force: true });
-  } catch {
+  } catch (e) {
+    if (e instanceof LoginError) throw e;
     return false; // gone already, or put back: try to take it again
   }
-  if (!id.pid) return true;
-  const temps = `${basename(lock.slice(0, -".lock".length))}.tmp-${id.pid}-`;
-  for (const f of fs.readdirSync(dirname(lock)))
-    if (f.startsWith(temps)) fs.rmSync(join(dirname(lock), f), { force: true });
+  const pid = id.owner.split(" ")[0];
+  if (pid) clearLeftovers(world, lock.slice(0, -".lock".length), pid);
   return true;
+}
+
+/** A dead run's temp file goes; its complete copy of an in-place rewrite is written in place. */
+function clearLeftovers(world: World, target: string, pid: string): void {
+  const { fs } = world;
+  const pending = `${target}.pending-${pid}`;
+  if (fs.existsSync(pending)) {
+    rewriteInPlace(world, target, fs.readFileSync(pending));
+    fs.rmSync(pending, { force: true });
+  }
+  const temps = `${basename(target)}.tmp-${pid}-`;
+  for (const f of fs.readdirSync(dirname(target)))
+    if (f.startsWith(temps)) fs.rmSync(join(dirname(target), f), { force: true });
 }
 
 // --- world and terminal ---
@@ -2625,6 +2732,7 @@ export interface World {
   now: () => number;
   sleep: (ms: number) => void;
   isRunning: (pid: number) => boolean;
+  pidNamespace: string; // this process's pid namespace ("" where there are none): locks record it
   sagemakerConfig: string; // SageMaker's hyperparameters file
   /** Reads from standard input into `buffer` as `readSync(0, …)` does: 0 at its end. */
   readStdin: (buffer: Buffer) => number;
@@ -2645,7 +2753,7 @@ export function realWorld(): World {
     home: env.HOME || passwdHome(),
     platform: process.platform,
     pid: process.pid,
-    uid: process.getuid?.(),
+    uid: process.geteuid?.(),
     gid: process.getgid?.(),
     stdinIsTTY: isTerminal(fs, 0),
     stderrIsTTY: isTerminal(fs, 2),
@@ -2654,6 +2762,7 @@ export function realWorld(): World {
     now: Date.now,
     sleep: Bun.sleepSync,
     isRunning,
+    pidNamespace: pidNamespace(fs),
     sagemakerConfig: "/opt/ml/input/config/hyperparameters.json",
     readStdin: (buffer) => fs.readSync(0, buffer, 0, buffer.length, null),
     rawMode: (on) => {
@@ -2668,6 +2777,15 @@ export function realWorld(): World {
     stdout: (text) => writeFully(fs, 1, text),
     stderr: (text) => writeFully(fs, 2, text),
   };
+}
+
+/** Linux's pid namespace id, as /proc names it: a lock from another namespace names another pid. */
+function pidNamespace(fs: Fs): string {
+  try {
+    return fs.readlinkSync("/proc/self/ns/pid").replace(/\s/g, "");
+  } catch {
+    return "";
+  }
 }
 
 /** The passwd entry's home, when HOME is unset; none without an entry (docker -u). */

@@ -86,6 +86,15 @@ export interface InProcessOptions extends RunOptions {
   world?: Partial<World>;
 }
 
+/** This process's pid namespace, as the binary records it in its locks. */
+const PID_NAMESPACE = (() => {
+  try {
+    return fs.readlinkSync("/proc/self/ns/pid").replace(/\s/g, "");
+  } catch {
+    return "";
+  }
+})();
+
 const insideTemp = (dir: string) => !relative(tmpdir(), dir).startsWith("..");
 
 function isRunning(pid: number): boolean {
@@ -117,7 +126,7 @@ export async function runInProcess(args: string[], opts: InProcessOptions = {}):
     home,
     platform: process.platform,
     pid: process.pid,
-    uid: process.getuid?.(),
+    uid: process.geteuid?.(),
     gid: process.getgid?.(),
     stdinIsTTY: false,
     stderrIsTTY: false,
@@ -126,6 +135,7 @@ export async function runInProcess(args: string[], opts: InProcessOptions = {}):
     now: Date.now,
     sleep: Bun.sleepSync,
     isRunning,
+    pidNamespace: PID_NAMESPACE,
     sagemakerConfig: join(cwd, "no-sagemaker", "hyperparameters.json"), // none, unless a test puts it there
     readStdin: (buffer) => {
       const n = input.copy(buffer, 0, at);
