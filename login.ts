@@ -189,7 +189,8 @@ const optionList = () => Object.entries(OPTIONS) as [OptionName, OptionDef][];
 
 const ENVIRONMENT =
   "Environment: WANDB_API_KEY, WANDB_IDENTITY_TOKEN_FILE, WANDB_CREDENTIALS_FILE, WANDB_BASE_URL,\n" +
-  "WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR, NETRC, HOME, USERPROFILE, WANDB_HTTP_TIMEOUT, HTTPS_PROXY,\n" +
+  "WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR, NETRC, HOME, USERPROFILE, HOMEDRIVE, HOMEPATH,\n" +
+  "WANDB_HTTP_TIMEOUT, HTTPS_PROXY,\n" +
   "HTTP_PROXY, NO_PROXY, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM,\n" +
   "SM_TRAINING_ENV, WANDB_SAGEMAKER_DISABLE; for `identity --github-actions`: ACTIONS_ID_TOKEN_REQUEST_URL,\n" +
   "ACTIONS_ID_TOKEN_REQUEST_TOKEN, RUNNER_TEMP, GITHUB_ENV (the README says what each does).";
@@ -503,8 +504,17 @@ function hiddenInputHint(world: World): string {
 /** Settings first: they fail more often (a separate WANDB_CONFIG_DIR), and then the netrc is untouched. */
 function storeKey(ctx: Context, key: string): void {
   const { opts, world, host, netrc, log } = ctx;
-  if (opts.host !== undefined || opts.cloud) writeHostSettings(world, host, log);
-  writeNetrcKey(ctx, key);
+  // both files are checked before either is written; a netrc that fails anyway restores the settings
+  checkNetrcTarget(world, netrc);
+  const edits = opts.host !== undefined || opts.cloud ? hostSettingsEdits(world, host) : [];
+  for (const [path] of edits) checkSettingsTarget(world, path);
+  const undo = writeHostSettings(world, edits, log);
+  try {
+    writeNetrcKey(ctx, key);
+  } catch (e) {
+    undo();
+    throw e;
+  }
   const { env } = world;
   if (bothSet(world)) log.warn(BOTH_SET);
   else if (env.WANDB_API_KEY && env.WANDB_API_KEY !== key)
@@ -517,27 +527,54 @@ function storeKey(ctx: Context, key: string): void {
 }
 
 /** After --host/--cloud, the system settings name the host, and the workspace's no longer overrides it. */
-function writeHostSettings(world: World, host: string, log: Log): void {
+function hostSettingsEdits(world: World, host: string): [string, Record<string, string | null>][] {
   const { system, workspace } = settingsPaths(world);
   const edits: [string | null, Record<string, string | null>][] = [
     [system, { base_url: host === CLOUD_URL ? null : toBytes(host), anonymous: null }],
     [workspace, { base_url: null, anonymous: null }],
   ];
+  return edits.filter((e): e is [string, Record<string, string | null>] => e[0] !== null);
+}
+
+function checkSettingsTarget(world: World, path: string): void {
+  if (!regularOrMissing(world, path)) throw new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`);
+}
+
+/** Applies the edits (settings keep their mode); returns what puts every file back as it was. */
+function writeHostSettings(world: World, edits: [string, Record<string, string | null>][], log: Log) {
+  const undone: (() => void)[] = [];
   for (const [path, changes] of edits) {
-    if (!path) continue;
+    let folders: string[] = [];
+    let before: string | null = null;
     const edit = (old: string | null) => {
       const next = updateSettings(old ?? "", changes);
       if (next === (old ?? "")) return null;
-      if (old === null) makeFolderFor(world, path);
+      if (old === null) folders = makeFolderFor(world, path);
+      before = old;
       return next;
     };
-    // settings keep their mode
-    if (updateFileLocked(world, path, edit, log, false)) log.info(`Updated settings file ${path}`);
+    if (!updateFileLocked(world, path, edit, log, false)) continue;
+    log.info(`Updated settings file ${path}`);
+    undone.unshift(() => restoreFile(world, path, before, folders));
+  }
+  return () => {
+    for (const undo of undone) undo();
+  };
+}
+
+/** Puts a file back: its old text, or no file (and none of the folders made for it). */
+function restoreFile(world: World, path: string, old: string | null, folders: string[]): void {
+  const quiet = { info: () => {} };
+  try {
+    if (old !== null) updateFileLocked(world, path, () => old, quiet, false);
+    else world.fs.rmSync(resolvePath(world, path), { force: true });
+    for (const folder of folders.toReversed()) world.fs.rmdirSync(folder);
+  } catch {
+    /* the error that made us undo is the one to report */
   }
 }
 
 function writeNetrcKey({ world, netrc, machine, log }: Context, key: string): void {
-  checkNetrcTarget(world, netrc);
   const created = !world.fs.existsSync(netrc);
   let result: NetrcUpdate | undefined;
   const change = (old: string | null) => {
@@ -558,6 +595,11 @@ function writeNetrcKey({ world, netrc, machine, log }: Context, key: string): vo
 
 /** The netrc's folder must exist (a mistyped NETRC is not created) and the file must be a file. */
 function checkNetrcTarget(world: World, netrc: string): void {
+  if (world.home === "" && !world.env.NETRC)
+    throw new LoginError(
+      "HOME is set but empty: the W&B SDK would look for /.netrc, and wandb-login stores no key there. " +
+        "Set HOME to your home folder, or NETRC to the netrc file.",
+    );
   if (!regularOrMissing(world, netrc)) {
     throw new LoginError(`Cannot store the key in ${netrc}: ${NOT_REGULAR}. Set NETRC to a file.`);
   }
@@ -649,15 +691,18 @@ interface NetrcState {
 }
 
 function netrcState(world: World, netrc: string): { state: NetrcState; note: string } {
-  const st = world.fs.statSync(netrc, { throwIfNoEntry: false });
-  const mode = st ? st.mode & 0o777 : null;
+  const st = statOrNull(world.fs, netrc);
+  const windows = world.platform === "win32"; // no mode bits there: nothing to tighten or advise
+  const mode = st && !windows ? st.mode & 0o777 : null;
   const regular = !st || st.isFile();
   const safe = !st || !regular || !(mode! & 0o077);
   const note = !st
     ? "not found"
     : !regular
       ? `${NOT_REGULAR}: no key is read from it or stored in it`
-      : `mode ${octal(mode!)}${safe ? "" : `, readable by others: run chmod 600 ${netrc}`}`;
+      : mode === null
+        ? "a regular file"
+        : `mode ${octal(mode)}${safe ? "" : `, readable by others: run chmod 600 ${netrc}`}`;
   const state = { path: netrc, exists: !!st, regular, mode: mode === null ? null : octal(mode), safe };
   return { state, note };
 }
@@ -1158,7 +1203,8 @@ function commandWord(word: string | undefined): Command {
 /** Checks a server URL and drops trailing slashes; the wandb.ai rules are upstream's. */
 export function normalizeHost(raw: string): string {
   const url = raw.replace(/\/+$/, "");
-  const shown = raw.replace(/(\/\/)[^/?#]*@/, "$1…@"); // a password never reaches the terminal
+  // a password never reaches the terminal, nor a key written where a URL belongs
+  const shown = checkApiKey(raw) === null ? maskKey(raw) : raw.replace(/(\/\/)[^/?#]*@/, "$1…@");
   const refuse = (why: string) => new LoginError(`Invalid host URL ${shown}: ${why}.`);
   if (/[\s\x00-\x1f\x7f-\x9f]/.test(raw)) throw refuse("it contains whitespace or control characters");
   const parts = /^https?:\/\/([^/?#]+)([^?#]*)(.*)$/i.exec(url);
@@ -1527,10 +1573,16 @@ export function maskKey(key: string): string {
   return key.length - prefix.length >= 20 ? `${prefix}…${key.slice(-4)}` : `${prefix}…`;
 }
 
-/** Key-shaped values among arguments (also after `--` or `=`) and variables: they are masked too. */
+/** Key-shaped values among arguments (also after `--` or `=`) and variables: they are masked too.
+ * A plain loop: the first flatMap of a run costs ≈0.2 ms, and every run pays this. */
 export function keyShaped(values: (string | undefined)[]): string[] {
-  const candidates = values.flatMap((v) => (v ? [v, v.replace(/^-+/, ""), v.slice(v.indexOf("=") + 1)] : []));
-  return [...new Set(candidates)].filter((v) => !v.startsWith("-") && checkApiKey(v) === null);
+  const found = new Set<string>();
+  for (const v of values) {
+    if (!v) continue;
+    for (const candidate of [v, v.replace(/^-+/, ""), v.slice(v.indexOf("=") + 1)])
+      if (!candidate.startsWith("-") && checkApiKey(candidate) === null) found.add(candidate);
+  }
+  return [...found];
 }
 
 /** UTF-8 text as a byte string (one char per byte), and back; ASCII, the usual case, is both already. */
@@ -1552,6 +1604,12 @@ export function maskSecrets(text: string, secrets: Iterable<string>): string {
   return text;
 }
 
+/** Every known secret masked, and any key-shaped word a message quotes from a file (a netrc parse
+ * error quoting a stray key line): the last guard before output. */
+export function maskAll(text: string, secrets: Iterable<string>): string {
+  return maskSecrets(text, secrets).replace(/"((?:[\w-]+-)?[\w-]{40,})"/g, (_, key) => `"${maskKey(key)}"`);
+}
+
 /** Control characters (C0, DEL, C1: ESC and OSC sequences among them) as visible `\xNN`. */
 export function escapeControls(text: string): string {
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
@@ -1567,7 +1625,7 @@ function createLog(color: boolean, secrets: Set<string>, write: (text: string) =
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const labels: Record<string, string> = { warn: paint("33", "WARNING "), error: paint("31", "ERROR ") };
   const line = (type: string, text: string) =>
-    `${paint("34;1", "wandb")}: ${labels[type] ?? ""}${escapeControls(maskSecrets(text, secrets))}`;
+    `${paint("34;1", "wandb")}: ${labels[type] ?? ""}${escapeControls(maskAll(text, secrets))}`;
   const reporter = {
     log: (entry: LogObject) => write(`${line(entry.type, entry.args.map(String).join(" "))}\n`),
   };
@@ -1723,7 +1781,7 @@ function settingsPaths(world: World): { system: string | null; workspace: string
   const { env, home, cwd } = world;
   const configDir = env.WANDB_CONFIG_DIR
     ? expandHome(env.WANDB_CONFIG_DIR, home)
-    : home && join(home, ".config", "wandb");
+    : home !== null && join(home || "/", ".config", "wandb");
   // the SDK reads the workspace file before it applies WANDB_DIR: the one in the current folder
   const workspaceDir = world.fs.existsSync(join(cwd, ".wandb")) ? ".wandb" : "wandb";
   return {
@@ -1785,6 +1843,7 @@ export interface NetrcParse {
 function netrcPath(world: World): string {
   const { env, home } = world;
   if (env.NETRC) return expandHome(env.NETRC, home);
+  if (home === "") return "/.netrc"; // what the SDK reads; storing a key there is refused
   if (!home)
     throw new LoginError("Cannot find your home folder: set NETRC to the netrc file's path, or set HOME.");
   const candidates = [join(home, ".netrc"), join(home, "_netrc")];
@@ -2332,13 +2391,15 @@ const errorText = (e: unknown) => {
 
 const octal = (mode: number) => mode.toString(8).padStart(4, "0");
 const expandHome = (p: string, home: string | null) => (home && /^~(\/|$)/.test(p) ? home + p.slice(1) : p);
-const isRoot = (world: World) => world.uid === 0;
+const isRoot = (world: FileWorld) => world.uid === 0;
+/** What reading a file needs of the world. */
+type FileWorld = Pick<World, "fs" | "cwd" | "uid">;
 
 /**
  * `path` with every link resolved, dangling ones too (the file a write would create), as the
  * kernel resolves them. As root, another user's link is refused unless that user owns its target.
  */
-function resolvePath(world: World, path: string, hops = { left: 40 }): string {
+function resolvePath(world: FileWorld, path: string, hops = { left: 40 }): string {
   const { fs } = world;
   const parts = resolve(world.cwd, path)
     .split(/[\\/]+/)
@@ -2377,7 +2438,7 @@ const statOrNull = (fs: Fs, path: string) => {
 };
 
 /** Root follows a link that user `owner` made only to a file (or, dangling, a folder) `owner` owns. */
-function checkForeignLink(world: World, link: string, owner: number, target: string): void {
+function checkForeignLink(world: FileWorld, link: string, owner: number, target: string): void {
   let existing = target;
   while (!world.fs.existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
   if (statOrNull(world.fs, existing)?.uid === owner) return;
@@ -2400,7 +2461,7 @@ function regularOrMissing(world: World, path: string): boolean {
 
 /** A regular file's bytes as a latin1 string (at most `limit`), or null when it does not exist.
  * Anything else is refused before it is opened: a FIFO must not hang a run. */
-function readText(world: World, path: string, limit = Number.POSITIVE_INFINITY): string | null {
+function readText(world: FileWorld, path: string, limit = Number.POSITIVE_INFINITY): string | null {
   const { fs } = world;
   let fd: number | undefined;
   try {
@@ -2481,6 +2542,9 @@ interface Owner {
   gid: number;
 }
 
+/** Where a write says what it noticed: the log, or nowhere. */
+type Notes = { info: (message: string) => void };
+
 /** Whom a new file in `folder` must belong to: as root, the folder's owner when that is another
  * user (`sudo wandb-login` over /home/app leaves app's files app's); otherwise nobody else. */
 function ownerFor(world: World, folder: string): Owner | undefined {
@@ -2512,7 +2576,7 @@ function updateFileLocked(
   world: World,
   path: string,
   change: (old: string | null) => string | null,
-  log: Pick<Log, "info">,
+  log: Notes,
   secret = true,
 ): boolean {
   const { fs } = world;
@@ -2581,7 +2645,7 @@ function writeTemp(world: World, temp: string, text: string, mode: number, owner
  * place instead, from a `.pending-<pid>` copy of the complete new content: a run that dies
  * mid-rewrite leaves that copy, and the next run finishes the rewrite from it (finishPending).
  */
-function replaceWith(world: World, temp: string, target: string, log: Pick<Log, "info">) {
+function replaceWith(world: World, temp: string, target: string, log: Notes) {
   const { fs } = world;
   try {
     fs.renameSync(temp, target);
@@ -2750,7 +2814,7 @@ export function realWorld(): World {
   return {
     env,
     cwd: process.cwd(),
-    home: env.HOME || passwdHome(),
+    home: homeFolder(env, process.platform),
     platform: process.platform,
     pid: process.pid,
     uid: process.geteuid?.(),
@@ -2788,6 +2852,14 @@ function pidNamespace(fs: Fs): string {
   }
 }
 
+/** The home folder as Python's expanduser (and so the W&B SDK) finds it: USERPROFILE (else
+ * HOMEDRIVE+HOMEPATH) on Windows; HOME elsewhere ("" stays "": the SDK then looks under `/`),
+ * else the passwd entry's. */
+function homeFolder(env: Env, platform: NodeJS.Platform): string | null {
+  if (platform === "win32") return env.USERPROFILE || (env.HOMEDRIVE ?? "") + (env.HOMEPATH ?? "") || null;
+  return env.HOME === "" ? "" : env.HOME || passwdHome();
+}
+
 /** The passwd entry's home, when HOME is unset; none without an entry (docker -u). */
 function passwdHome(): string | null {
   try {
@@ -2819,14 +2891,17 @@ function isRunning(pid: number): boolean {
 }
 
 /** Writes all of `text` to `fd` directly: streams cost start-up time, and Bun's console.error paints
- * TTY output red. A closed pipe (`| head`) or a closed stream leaves nobody to tell. */
+ * TTY output red. A closed pipe (`| head`) is no error: its reader has what it wanted. Any other
+ * failure (a full disk, `> /dev/full`) throws, for stdout: the output is lost, so the run failed. */
 function writeFully(fs: Fs, fd: number, text: string): void {
   const bytes = Buffer.from(text);
   for (let at = 0; at < bytes.length; ) {
     try {
       at += fs.writeSync(fd, bytes, at);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EPIPE" || (fd === 2 && code !== "EAGAIN")) return; // a broken stderr leaves nobody to tell
+      if (code !== "EAGAIN") throw new LoginError(`Cannot write to standard output: ${errorText(e)}.`);
       Bun.sleepSync(1); // a non-blocking pipe that is full: wait for its reader
     }
   }
@@ -2909,11 +2984,19 @@ export function proxyFor(url: string, env: Env): string | undefined {
   );
 }
 
+/** A 407 is the proxy's answer, not the W&B server's. */
+const proxyWantsCredentials = (proxy: string) =>
+  `The proxy ${shownProxy(proxy)} refused the request: it wants credentials (HTTP 407). ` +
+  "Check the user and password in HTTPS_PROXY or HTTP_PROXY.";
+
+/** A proxy URL without its user info: everything up to the last `@` (passwords may hold `@`). */
+const shownProxy = (proxy: string) => proxy.replace(/\/\/.*@/, "//");
+
 /** One line naming the host and the cause, for each way a request can fail. */
 export function describeFetchError(err: unknown, host: string, env: Env, timeoutSeconds: number): string {
   const e = err as { name?: string; code?: string; message?: string };
   const proxy = proxyFor(host, env);
-  const via = proxy ? ` via proxy ${proxy.replace(/\/\/[^@/]*@/, "//")}` : "";
+  const via = proxy ? ` via proxy ${shownProxy(proxy)}` : "";
   if (e.name === "TimeoutError" || e.name === "AbortError") {
     const hint = "set WANDB_HTTP_TIMEOUT to wait longer";
     const seconds = `${timeoutSeconds} second${timeoutSeconds === 1 ? "" : "s"}`;
@@ -2932,6 +3015,7 @@ export function describeFetchError(err: unknown, host: string, env: Env, timeout
       "to its certificate file.";
     return `Could not connect to ${host}${via}: TLS certificate not trusted (${code}). ${privateCa}`;
   }
+  if (code === "ERR_PROXY_TUNNEL" && /\b407\b/.test(e.message ?? "")) return proxyWantsCredentials(proxy!);
   if (code === "ERR_PROXY_TUNNEL")
     return `Could not connect to ${host}${via}: the proxy refused to open a tunnel (${code}).`;
   return `Could not connect to ${host}${via}: ${code || e.message || String(err)}.`;
@@ -2987,7 +3071,7 @@ export function verifyKey(host: string, key: string, world: NetWorld): Promise<V
   return askViewer(host, basicAuth(key), world, () => invalidKey(host, world.env));
 }
 
-type NetWorld = Pick<World, "env" | "fetch" | "fs">;
+type NetWorld = Pick<World, "env" | "fetch" | "fs" | "now" | "cwd" | "uid">;
 
 /** The viewer query with these credentials; `refused` is the error for a 401/403 or a null viewer. */
 async function askViewer(host: string, authorization: string, world: NetWorld, refused: () => LoginError) {
@@ -3052,11 +3136,12 @@ async function send(
   url: string,
   host: string,
   init: { method: string; headers: Record<string, string>; body?: string },
-  { env, fetch, fs }: NetWorld,
+  world: NetWorld,
   refused: (why?: string) => LoginError,
 ): Promise<{ body: string; type?: string }> {
+  const { env, fetch, now } = world;
   const { seconds } = httpTimeout(env);
-  const ca = caBundle(url, env, fs);
+  const ca = caBundle(url, world);
   let response: Response;
   let body: string | null;
   try {
@@ -3076,19 +3161,43 @@ async function send(
   // a token endpoint refuses a grant with 400 (RFC 6749); elsewhere 400 is no refusal of the secret
   if (status === 401 || status === 403 || (status === 400 && url.endsWith("/oidc/token")))
     throw refused(jsonField(body ?? "", "error_description") ?? jsonField(body ?? "", "error"));
+  const proxy = proxyFor(url, env);
+  if (status === 407 && proxy) throw new LoginError(proxyWantsCredentials(proxy));
+  if (status === 429) throw new LoginError(rateLimited(host, response.headers.get("retry-after"), now()));
   checkStatus(response, host);
   if (body === null) throw new LoginError(`${host} answered with more than 1 MiB; a W&B server does not.`);
   return { body, type: response.headers.get("content-type") ?? undefined };
 }
 
-/** Python users' CA bundle, for TLS only; Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself. */
-function caBundle(url: string, env: Env, fs: Fs): string | undefined {
-  const caFile = /^https:/i.test(url) ? env.REQUESTS_CA_BUNDLE : undefined;
+/** Python users' CA bundle, for TLS only: a file, or a folder of certificates as requests takes
+ * (c_rehash'd links included). Bun reads SSL_CERT_FILE and NODE_EXTRA_CA_CERTS itself. */
+function caBundle(url: string, world: NetWorld): string | undefined {
+  const caFile = /^https:/i.test(url) ? world.env.REQUESTS_CA_BUNDLE : undefined;
+  if (!caFile) return undefined;
+  const files = statOrNull(world.fs, caFile)?.isDirectory()
+    ? world.fs.readdirSync(caFile).map((name) => join(caFile, name))
+    : [caFile];
+  const certificates = files.filter((f) => files.length === 1 || statOrNull(world.fs, f)?.isFile());
   try {
-    return caFile ? fs.readFileSync(caFile, "utf8") : undefined;
+    const texts = certificates.map((f) => readText(world, f, MAX_RESPONSE_BYTES));
+    if (texts.includes(null)) throw new LoginError("no such file or directory");
+    return [...new Set(texts)].join("\n");
   } catch (e) {
-    throw new LoginError(`Cannot read REQUESTS_CA_BUNDLE ${caFile}: ${errorText(e)}.`);
+    const why = (e as Error).message.replace(/^Cannot read .*?: /, "").replace(/\.$/, "");
+    throw new LoginError(`Cannot read REQUESTS_CA_BUNDLE ${caFile}: ${why}.`);
   }
+}
+
+/** 429: the server asks us to slow down, and Retry-After (seconds, or an HTTP date) says until when. */
+function rateLimited(host: string, retryAfter: string | null, now: number): string {
+  const at =
+    retryAfter === null
+      ? Number.NaN
+      : /^\d+$/.test(retryAfter)
+        ? now + Number(retryAfter) * 1000
+        : Date.parse(retryAfter);
+  const wait = Number.isNaN(at) ? "later" : `in ${Math.max(0, Math.ceil((at - now) / 1000))} seconds`;
+  return `${host} is rate-limiting requests (HTTP 429 Too Many Requests). Try again ${wait}.`;
 }
 
 const invalidKey = (host: string, env: Env) =>
@@ -3124,13 +3233,23 @@ export async function main(argv: string[], world: World, secrets = new Set<strin
   let json = argv.includes("--json"); // until the arguments parse, for usage errors
   const color = world.stderrIsTTY && !world.env.NO_COLOR && world.env.TERM !== "dumb";
   const log = createLog(color, secrets, world.stderr);
-  const mask = (s: string) => maskSecrets(s, secrets);
+  const mask = (s: string) => maskAll(s, secrets);
   const fail = (e: unknown, report?: Report) => {
     const code = e instanceof UsageError ? 2 : e instanceof LoginError ? e.code : 1;
     const message = mask(e instanceof Error ? e.message : String(e));
     log.error(e instanceof UsageError ? `${message} See \`${e.help}\`.` : message);
-    if (json) world.stdout(`${mask(JSON.stringify({ error: message, code, ...report }))}\n`);
+    if (json) writeOr(() => world.stdout(`${mask(JSON.stringify({ error: message, code, ...report }))}\n`));
     return code;
+  };
+  // output that cannot be written is a failure of its own (but not a second JSON object)
+  const writeOr = (write: () => void): number => {
+    try {
+      write();
+      return 0;
+    } catch (e) {
+      log.error(mask((e as Error).message));
+      return 1;
+    }
   };
   try {
     const request = parseCommandLine(argv);
@@ -3141,9 +3260,8 @@ export async function main(argv: string[], world: World, secrets = new Set<strin
     if (request.key !== undefined && request.key !== "-") secrets.add(request.key);
     const { report, failure, stdout } = await runCommand(request, world, log, secrets);
     if (failure) return fail(failure, report);
-    if (json) world.stdout(`${mask(JSON.stringify(report))}\n`);
-    else if (stdout !== undefined) world.stdout(`${stdout}\n`);
-    return 0;
+    if (json) return writeOr(() => world.stdout(`${mask(JSON.stringify(report))}\n`));
+    return stdout === undefined ? 0 : writeOr(() => world.stdout(`${stdout}\n`));
   } catch (e) {
     return fail(e);
   }
@@ -3167,7 +3285,7 @@ function silenceCrashReports(argv: string[], env: Env): void {
     env.BUN_CRASH_REPORT_URL || env.BUN_ENABLE_CRASH_REPORTING || process.platform === "darwin";
   if (process.platform === "win32" || (!reporting && keyShaped(argv).length === 0)) return;
   const none = () => {};
-  for (const signal of ["SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"] as const) {
+  for (const signal of ["SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTRAP"] as const) {
     process.on(signal, none);
     process.off(signal, none);
   }

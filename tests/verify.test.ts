@@ -391,8 +391,32 @@ describe("verifyKey, with a fake fetch", () => {
   };
   const fakeFetch = (answer: () => Response | Promise<Response>) =>
     (async () => answer()) as unknown as typeof fetch;
-  const verifyWith = (answer: () => Response | Promise<Response>, host = "http://h") =>
-    verifyKey(host, KEY40, { env: {}, fetch: fakeFetch(answer), fs });
+  const NOW = Date.parse("2026-12-01T12:00:00Z");
+  const verifyWith = (answer: () => Response | Promise<Response>, host = "http://h", env = {}) =>
+    verifyKey(host, KEY40, { env, fetch: fakeFetch(answer), fs, now: () => NOW, cwd: tempDir() });
+
+  test.each([
+    ["120", "Try again in 120 seconds."],
+    ["Tue, 01 Dec 2026 12:01:30 GMT", "Try again in 90 seconds."],
+    [null, "Try again later."],
+  ])("429 with Retry-After %p: the server is rate-limiting, and when to retry", async (after, when) => {
+    const headers: Record<string, string> = after === null ? {} : { "retry-after": after };
+    const answer = () => new Response("slow down", { status: 429, headers });
+    await expect(verifyWith(answer)).rejects.toThrow(
+      `http://h is rate-limiting requests (HTTP 429 Too Many Requests). ${when}`,
+    );
+  });
+
+  test("a 407 is the proxy's, named without its user info (all of it, up to the last @)", async () => {
+    const answer = () => new Response("", { status: 407 });
+    const env = { HTTP_PROXY: "http://user:p@ss@w0rd@proxy.example:3128" };
+    const error = await verifyWith(answer, "http://h", env).catch((e: Error) => e.message);
+    expect(error).toBe(
+      "The proxy http://proxy.example:3128 refused the request: it wants credentials (HTTP 407). " +
+        "Check the user and password in HTTPS_PROXY or HTTP_PROXY.",
+    );
+    expect(error).not.toContain("w0rd");
+  });
 
   test("a non-null viewer is a valid key", async () => {
     expect(await verifyWith(() => Response.json({ data: { viewer } }))).toEqual({
