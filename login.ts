@@ -432,6 +432,7 @@ async function checkWithServer(ctx: Context, credential: Credential): Promise<Vi
   if (warning) log.warn(warning);
   if (/^http:/i.test(host) && !isLoopback(host))
     log.warn(`${host} is plain http: the key travels unencrypted. Use https:// if the server has it.`);
+  warnIfFolderPicksHost(ctx, credential);
   if (credential.kind !== "identity") return verifyKey(host, credential.key, world);
   const file = credential.file!;
   const access = credential.accessToken ?? (await exchangeIdentityToken(host, credential.key, file, world));
@@ -439,6 +440,17 @@ async function checkWithServer(ctx: Context, credential: Credential): Promise<Vi
   const refused = () =>
     new LoginError(`${host} refused the access token it gave for the identity token in ${file}.`);
   return askViewer(host, `Bearer ${access}`, world, refused);
+}
+
+/** A repository's ./wandb/settings can name any server; a key not stored for it (WANDB_API_KEY, the
+ * netrc default) is then sent there. Upstream does the same; we say so before it happens. */
+function warnIfFolderPicksHost({ origin, host, world, log }: Context, credential: Credential): void {
+  const workspace = settingsPaths(world).workspace;
+  if (origin !== `settings file ${workspace}` || !["env", "default"].includes(credential.kind ?? "")) return;
+  log.warn(
+    `The host ${host} comes only from ${workspace} (this folder's settings), and the key from ` +
+      `${credential.source}, which was not stored for that host: it is sent there. Trust this folder first.`,
+  );
 }
 
 /** An explicit, piped or prompted key, format-checked and (with --verify) accepted by the server. */
