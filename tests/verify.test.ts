@@ -4,7 +4,7 @@
 // NODE_EXTRA_CA_CERTS, BUN_CONFIG_VERBOSE_FETCH) or the process is measured: those run the binary.
 import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import {
@@ -324,6 +324,28 @@ describe("TLS", () => {
       expect(r.stderr).toContain("SSL_CERT_FILE");
     }
   });
+
+  testIf(
+    haveOpenssl,
+    "TLS tests",
+    "openssl not installed",
+  )(
+    "REQUESTS_CA_BUNDLE may be a folder of certificates, c_rehash'd links included, as requests takes",
+    async () => {
+      using server = fakeApi({
+        viewers: { [KEY40]: VIEWER },
+        tls: { cert: read(join(dir, "cert.pem")), key: read(join(dir, "key.pem")) },
+      });
+      const certs = tempDir();
+      writeFileSync(join(certs, "private-ca.pem"), read(join(dir, "cert.pem")));
+      symlinkSync("private-ca.pem", join(certs, "a1b2c3d4.0"));
+      const r = await runInProcess(["--verify", "--host", server.url, KEY40], {
+        env: { REQUESTS_CA_BUNDLE: certs },
+      });
+      expect(r.stderr).toContain("Currently logged in as: alice (acme)");
+      expect(r.code).toBe(0);
+    },
+  );
 });
 
 describe("--json", () => {
