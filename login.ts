@@ -783,6 +783,12 @@ function runLogout(ctx: Context): LogoutReport {
     const remove = (old: string | null) => {
       const result = removeNetrcEntry(old ?? "", machine);
       removed = result.removed;
+      // what is left is known: the lookup after the logout need not read the file again
+      const { rest } = result;
+      if (!rest.error)
+        ctx.netrcFound = {
+          fallback: rest.entries.slice(0, rest.visible).findLast((e) => e.kind === "default"),
+        };
       return removed ? result.text : null;
     };
     updateFileLocked(world, netrc, remove, log);
@@ -2236,20 +2242,34 @@ interface NetrcUpdate {
   problem?: string;
 }
 
-/** Removes every entry for `machine`, and the lines they stood on; every other byte stays. */
+/**
+ * Removes every entry for `machine`, and the lines they stood on; every other byte stays. Also
+ * returns the parse of what is left, the others' offsets shifted: no second parse of the file
+ * (the placement that follows checks what it relies on by parsing the text it changed).
+ */
 export function removeNetrcEntry(
   text: string,
   machine: string,
   parsed = parseNetrc(text, toBytes(machine)),
-): { text: string; removed: number } {
-  const ours = parsed.entries.filter(entryFor(machine));
-  for (const e of ours.reverse()) {
-    const rest = /[ \t]*(\r?\n|\r)?/y; // the blanks and line end after it go too
-    rest.lastIndex = e.end;
-    const end = e.end + rest.exec(text)![0].length;
-    text = text.slice(0, lineStartBefore(text, e.start)) + text.slice(end);
+): { text: string; removed: number; rest: NetrcParse } {
+  const isOurs = entryFor(machine);
+  const spans: [number, number][] = [];
+  for (const e of parsed.entries.filter(isOurs)) {
+    const after = /[ \t]*(\r?\n|\r)?/y; // the blanks and line end after it go too
+    after.lastIndex = e.end;
+    spans.push([lineStartBefore(text, e.start), e.end + after.exec(text)![0].length]);
   }
-  return { text, removed: ours.length };
+  if (!spans.length) return { text, removed: 0, rest: parsed };
+  const pieces = spans.map(([, end], i) => text.slice(end, spans[i + 1]?.[0] ?? text.length));
+  const shift = (at: number) => at - spans.reduce((n, [from, to]) => n + (to <= at ? to - from : 0), 0);
+  const others = parsed.entries.filter((e) => !isOurs(e));
+  const rest: NetrcParse = {
+    ...parsed,
+    entries: others.map((e) => ({ ...e, start: shift(e.start), end: shift(e.end) })),
+    visible: parsed.visible - parsed.entries.slice(0, parsed.visible).filter(isOurs).length,
+    stopAt: shift(parsed.stopAt),
+  };
+  return { text: text.slice(0, spans[0][0]) + pieces.join(""), removed: spans.length, rest };
 }
 
 /**
@@ -2261,10 +2281,9 @@ export function removeNetrcEntry(
 export function updateNetrc(text: string, machine: string, key: string, fastPath = true): NetrcUpdate {
   const focus = toBytes(machine);
   const original = parseNetrc(text, focus);
-  const { text: base, removed } = removeNetrcEntry(text, machine, original);
-  const parsed = removed ? parseNetrc(base, focus) : original;
+  const { text: base, removed, rest } = removeNetrcEntry(text, machine, original);
   const placement = placementOf(base, machine, key);
-  const clean = fastPath ? placeCleanly(placement, parsed) : null;
+  const clean = fastPath ? placeCleanly(placement, rest) : null;
   const placed = clean ?? placeByTrying(placement, parseNetrc(base));
   return { text: placed.text, replaced: removed > 0, problem: utf8Problem(placed.text) ?? placed.error };
 }

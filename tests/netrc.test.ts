@@ -122,12 +122,11 @@ describe("writing", () => {
     expect(out.split("\n")[0]).toBe('machine "we\\"ird\\\\name"');
     expect(netrcLookup(out, 'we"ird\\name').entry?.password).toBe(KEY40);
   });
-  test("remove reports what it removed and keeps the rest", () => {
-    expect(removeNetrcEntry(`${entry("a", "1")}${entry("h", "2")}default login x\n`, "h")).toEqual({
-      text: `${entry("a", "1")}default login x\n`,
-      removed: 1,
-    });
-    expect(removeNetrcEntry(entry("a", "1"), "h")).toEqual({ text: entry("a", "1"), removed: 0 });
+  test("remove reports what it removed and keeps the rest, with the parse of what is left", () => {
+    const removed = removeNetrcEntry(`${entry("a", "1")}${entry("h", "2")}default login x\n`, "h");
+    expect(removed).toMatchObject({ text: `${entry("a", "1")}default login x\n`, removed: 1 });
+    expect(removed.rest).toEqual(parseNetrc(removed.text, "h"));
+    expect(removeNetrcEntry(entry("a", "1"), "h")).toMatchObject({ text: entry("a", "1"), removed: 0 });
   });
 });
 
@@ -464,6 +463,20 @@ describe("hostile netrc content (property-based)", () => {
           entries: full.entries.filter(kept),
           visible: full.entries.slice(0, full.visible).filter(kept).length,
         });
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("the parse a removal hands on is the parse of what it left, for every file Python reads cleanly", () => {
+    fc.assert(
+      fc.property(fc.oneof(netrcArb, plainArb), (text) => {
+        const before = parseNetrc(text, MACHINE);
+        if (before.error || before.end !== "closed" || before.stopAt < text.length) return;
+        const { text: left, rest } = removeNetrcEntry(text, MACHINE, before);
+        const { error: _, ...again } = parseNetrc(left, MACHINE);
+        const { error: __, ...shifted } = rest;
+        expect(shifted).toEqual(again);
       }),
       { numRuns: 3000 },
     );
