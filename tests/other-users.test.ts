@@ -144,19 +144,24 @@ describe("root and files other users made", () => {
 });
 
 describe("paths resolved as the kernel resolves them", () => {
-  test("`..` in a link counts from the folder the link is in, after the folders before it", () => {
+  /** ~/dots -> /data/dots, and /data/dots/netrc -> ../secrets/netrc; the key stored through it. */
+  function storedThroughLinks() {
     const home = tempDir();
     const data = tempDir();
     mkdirSync(join(data, "dots"));
     mkdirSync(join(data, "secrets"));
     symlinkSync(join(data, "dots"), join(home, "dots"));
     symlinkSync("../secrets/netrc", join(data, "dots", "netrc"));
-    const r = runCli([KEY40], { home, env: { NETRC: join(home, "dots", "netrc") } });
-    expect(r.code).toBe(0);
+    const env = { NETRC: join(home, "dots", "netrc") };
+    return { home, data, env, run: runCli([KEY40], { home, env }) };
+  }
+
+  test("`..` in a link counts from the folder the link is in, after the folders before it", () => {
+    const { home, data, env, run } = storedThroughLinks();
+    expect(run.code).toBe(0);
     expect(read(join(data, "secrets", "netrc"))).toBe(entry("api.wandb.ai", KEY40));
     expect(existsSync(join(home, "secrets"))).toBe(false); // not the string-joined stray one
-    const status = runCli(["status"], { home, env: { NETRC: join(home, "dots", "netrc") } });
-    expect(status.code).toBe(0);
+    expect(runCli(["status"], { home, env }).code).toBe(0);
   });
 
   testIf(
@@ -164,14 +169,8 @@ describe("paths resolved as the kernel resolves them", () => {
     "Python netrc judge",
     "python3 not installed",
   )("Python reads the key where it went", () => {
-    const home = tempDir();
-    const data = tempDir();
-    mkdirSync(join(data, "dots"));
-    mkdirSync(join(data, "secrets"));
-    symlinkSync(join(data, "dots"), join(home, "dots"));
-    symlinkSync("../secrets/netrc", join(data, "dots", "netrc"));
-    runCli([KEY40], { home, env: { NETRC: join(home, "dots", "netrc") } });
-    expect(pythonNetrc(join(home, "dots", "netrc"), "api.wandb.ai")).toEqual(["user", "", KEY40]);
+    const { env } = storedThroughLinks();
+    expect(pythonNetrc(env.NETRC, "api.wandb.ai")).toEqual(["user", "", KEY40]);
   });
 });
 
