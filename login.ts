@@ -1893,8 +1893,8 @@ function entryFor(machine: string): (e: NetrcEntry) => boolean {
  * `focus` (a machine name as bytes) it keeps only that machine's entries and `default` ones: a
  * 50 MB file then costs little more memory than its text.
  */
-export function parseNetrc(text: string, focus?: string): NetrcParse {
-  return (focus !== undefined && parsePlainFile(text, focus)) || parseTokens(text, focus);
+export function parseNetrc(text: string, focus?: string, tally?: Tally): NetrcParse {
+  return (focus !== undefined && parsePlainFile(text, focus)) || parseTokens(text, focus, tally);
 }
 
 // One whole entry of a plain file: keywords where keywords belong, values without quotes or escapes.
@@ -1941,7 +1941,8 @@ function parsePlainFile(text: string, focus: string): NetrcParse | null {
 const regexQuote = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
 
 /** Python's parse, token by token: every file, with its errors and where Python stops. */
-function parseTokens(text: string, focus?: string): NetrcParse {
+function parseTokens(text: string, focus?: string, tally?: Tally): NetrcParse {
+  if (tally) tally.read = true;
   const lex = new NetrcLexer(text);
   const result: NetrcParse = { entries: [], visible: -1, stopAt: text.length, end: "closed" };
   const stop = (error?: string, at = lex.start) => {
@@ -1980,6 +1981,7 @@ function parseTokens(text: string, focus?: string): NetrcParse {
     pending = entry.pending;
     danglingAtEof = entry.danglingAtEof;
     if (entry.kept) result.entries.push(entry.kept);
+    if (tally) countEntry(tally, entry);
     if (entry.endsHere) stop();
     if (lex.atEnd() && !pending) break;
   }
@@ -2001,17 +2003,41 @@ function readEntry(lex: NetrcLexer, kind: NetrcEntry["kind"], focus: string | un
     stop('missing "machine" name');
     return null;
   }
-  const keep = focus === undefined || kind === "default" || lex.is(focus);
-  const name = kind === "default" ? "default" : keep ? lex.value() : "";
-  const kept: NetrcEntry | undefined = keep
-    ? { kind, name, login: "", account: "", password: "", start, end: lex.end }
-    : undefined;
-  return { kept, ...readFollowers(lex, kept, stop) };
+  const ours = kind === "machine" && focus !== undefined && lex.is(focus);
+  const name = kind === "default" ? "default" : focus === undefined || ours ? lex.value() : "";
+  const kept: NetrcEntry | undefined =
+    focus === undefined || kind === "default" || ours
+      ? { kind, name, login: "", account: "", password: "", start, end: lex.end }
+      : undefined;
+  return { kept, ours, start, ...readFollowers(lex, kept, stop) };
+}
+
+/**
+ * What a focused parse can still say of every entry, for a placement to be checked against without
+ * holding a million of them: how many others there are and a hash of their lengths in order, and the
+ * last starts. A placement inserts whole lines before a token read at the top level, so the others'
+ * bytes stay the same; what could change is how they are read, and that moves their boundaries.
+ */
+interface Tally {
+  others: number;
+  count: number;
+  starts: number[];
+  read: boolean; // a parse filled it
+}
+const newTally = (): Tally => ({ others: 0, count: 0, starts: [], read: false });
+
+function countEntry(tally: Tally, e: { start: number; end: number; ours: boolean }): void {
+  tally.starts.push(e.start);
+  if (tally.starts.length > 20) tally.starts.shift();
+  if (e.ours) return;
+  tally.others = (Math.imul(tally.others, 31) + e.end - e.start) | 0; // a hash of the lengths, in order
+  tally.count++;
 }
 
 /** An entry's login/account/password pairs, up to the token that ends it (left in the lexer). */
 function readFollowers(lex: NetrcLexer, entry: NetrcEntry | undefined, stop: Stop) {
   let danglingAtEof = false;
+  let end = lex.end; // just past the entry's last value
   for (;;) {
     const lineBefore = lex.line;
     lex.next();
@@ -2022,7 +2048,7 @@ function readFollowers(lex: NetrcLexer, entry: NetrcEntry | undefined, stop: Sto
     const empty = lex.isEmpty();
     if (empty || lex.is("machine") || lex.is("default") || lex.is("macdef")) {
       // a quoted "" where a keyword belongs ends Python's parse, silently
-      return { pending: !empty, endsHere: empty && !lex.atEnd(), danglingAtEof };
+      return { pending: !empty, endsHere: empty && !lex.atEnd(), danglingAtEof, end };
     }
     const field = followerField(lex);
     if (!field) {
@@ -2031,9 +2057,10 @@ function readFollowers(lex: NetrcLexer, entry: NetrcEntry | undefined, stop: Sto
     }
     lex.next();
     danglingAtEof = lex.isEmpty() && lex.atEnd(); // a keyword without its value: what follows would be it
+    end = lex.end;
     if (entry) {
       entry[field] = lex.value();
-      entry.end = lex.end;
+      entry.end = end;
     }
   }
 }
@@ -2280,11 +2307,13 @@ export function removeNetrcEntry(
  */
 export function updateNetrc(text: string, machine: string, key: string, fastPath = true): NetrcUpdate {
   const focus = toBytes(machine);
-  const original = parseNetrc(text, focus);
+  const tally = newTally(); // filled when the lexer reads the file: a broken file is not read twice
+  const original = parseNetrc(text, focus, tally);
   const { text: base, removed, rest } = removeNetrcEntry(text, machine, original);
   const placement = placementOf(base, machine, key);
   const clean = fastPath ? placeCleanly(placement, rest) : null;
-  const placed = clean ?? placeByTrying(placement, parseNetrc(base));
+  const placed =
+    clean ?? placeByTrying(placement, !removed && tally.read ? { parsed: original, tally } : undefined);
   return { text: placed.text, replaced: removed > 0, problem: utf8Problem(placed.text) ?? placed.error };
 }
 
@@ -2355,8 +2384,17 @@ function placeCleanly({ base, entry, lineEnd, focus, fresh }: Placement, parsed:
   return same ? { text: base.slice(0, cut) + sep + tail, error: undefined } : null;
 }
 
-/** Tries each placement in turn and keeps the first that reads back right and changes no other entry. */
-function placeByTrying({ base, entry, eol, lineEnd, isOurs, fresh }: Placement, parsed: NetrcParse) {
+/**
+ * Tries each placement in turn and keeps the first that reads back right and changes no other
+ * entry. Broken files come here, large ones too: each parse keeps only our machine and `default`
+ * and compares the others by their digest (Tally).
+ */
+function placeByTrying(
+  { base, entry, eol, lineEnd, focus, isOurs, fresh }: Placement,
+  known?: { parsed: NetrcParse; tally: Tally },
+) {
+  const before = known?.tally ?? newTally();
+  const parsed = known?.parsed ?? parseTokens(base, focus, before);
   const insertAt = (at: number) =>
     base.slice(0, lineStartBefore(base, at)) + entry + base.slice(lineStartBefore(base, at));
   const defaultEntry = parsed.entries.find((e) => e.kind === "default");
@@ -2364,26 +2402,18 @@ function placeByTrying({ base, entry, eol, lineEnd, isOurs, fresh }: Placement, 
   const candidates = [
     () => (defaultEntry ? insertAt(defaultEntry.start) : base + sep + entry),
     () => insertAt(parsed.stopAt), // before the token where Python stops reading
-    ...parsed.entries
-      .slice(-20)
-      .reverse()
-      .map((e) => () => insertAt(e.start)),
+    ...before.starts.toReversed().map((start) => () => insertAt(start)),
     () => entry + base,
   ];
-  const others = parsed.entries.map(netrcFields).join("\n");
   for (const candidate of candidates) {
     const text = candidate();
-    const after = parseNetrc(text);
+    const tally = newTally();
+    const after = parseTokens(text, focus, tally);
     const ours = after.entries.find(isOurs)!;
-    const rest = after.entries
-      .filter((e) => !isOurs(e))
-      .map(netrcFields)
-      .join("\n");
+    const same = tally.count === before.count && tally.others === before.others;
     // Python stops at a bare ""
     const readable = parsed.error || (!after.error && after.entries.indexOf(ours) < after.visible);
-    if (fresh(text, after.entries) && rest === others && readable) {
-      return { text, error: after.error };
-    }
+    if (fresh(text, after.entries) && same && readable) return { text, error: after.error };
   }
   const why = parsed.error ?? `Python's netrc stops reading at offset ${parsed.stopAt}`;
   throw new LoginError(
