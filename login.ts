@@ -2462,10 +2462,12 @@ type FileWorld = Pick<World, "fs" | "cwd" | "uid">;
  */
 function resolvePath(world: FileWorld, path: string, hops = { left: 40 }): string {
   const { fs } = world;
-  const parts = resolve(world.cwd, path)
-    .split(/[\\/]+/)
-    .filter(Boolean);
-  let done = resolve(world.cwd, path).startsWith("/") ? "/" : `${parts.shift()}\\`; // a Windows drive
+  const absolute = resolve(world.cwd, path);
+  // no link on the way, the common case: one native call (or two, for a file not made yet)
+  if (realOrNull(fs, absolute) === absolute) return absolute;
+  if (!lstatOrNull(fs, absolute) && realOrNull(fs, dirname(absolute)) === dirname(absolute)) return absolute;
+  const parts = absolute.split(/[\\/]+/).filter(Boolean);
+  let done = absolute.startsWith("/") ? "/" : `${parts.shift()}\\`; // a Windows drive
   for (const name of parts) {
     const next = join(done, name);
     const st = lstatOrNull(fs, next);
@@ -2486,6 +2488,13 @@ function resolvePath(world: FileWorld, path: string, hops = { left: 40 }): strin
 const lstatOrNull = (fs: Fs, path: string) => {
   try {
     return fs.lstatSync(path, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+};
+const realOrNull = (fs: Fs, path: string) => {
+  try {
+    return fs.realpathSync.native(path);
   } catch {
     return null;
   }
