@@ -11,7 +11,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import pkg from "../package.json";
 import { build, smokeTest } from "./build";
+
+/** owner/name on GitHub: package.json's "repository" is the one place it is set (tests check the rest). */
+export const REPO: string = pkg.repository.replace(/^github:/, "");
 
 /** Bun's --target, and the asset name install.sh asks for. */
 export const TARGETS: [string, string][] = [

@@ -4,7 +4,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { xzFlags } from "../scripts/release";
+import pkg from "../package.json";
+import { REPO, xzFlags } from "../scripts/release";
 import { has, tempDir, testIf } from "./helpers";
 
 const ROOT = join(import.meta.dir, "..");
@@ -138,5 +139,45 @@ describe("the release workflow packs as release.ts does", () => {
     expect(create.length).toBe(1);
     expect(create[0]).toMatch(/ dist\/release\/\*$/);
     expect(release).toMatch(/"install\.sh"/);
+  });
+});
+
+describe("the repository is one value, package.json's, everywhere", () => {
+  const docs = ["README.md", "docs/docker.md", "install.sh"].map((f) => [
+    f,
+    readFileSync(join(ROOT, f), "utf8"),
+  ]);
+  const workflow = readFileSync(join(ROOT, ".github", "workflows", "release.yml"), "utf8");
+
+  test('package.json\'s "repository" is github:owner/name', () => {
+    expect(pkg.repository).toMatch(/^github:[\w.-]+\/[\w.-]+$/);
+    expect(REPO).toBe(pkg.repository.slice("github:".length));
+  });
+
+  test("install.sh downloads from it", () => {
+    const installer = docs.find(([f]) => f === "install.sh")![1];
+    expect(installer).toContain(`\nREPO="${REPO}" `);
+  });
+
+  test("every release URL, image and --repo in the README and docs/docker.md is it; no placeholder", () => {
+    const uses =
+      /github\.com\/([\w.-]+\/[\w.-]+)\/releases|ghcr\.io\/([\w.-]+\/[\w.-]+)|--repo ([\w.-]+\/[\w.-]+)/g;
+    for (const [file, text] of docs) {
+      if (file === "install.sh") continue; // it says $REPO, checked above
+      const slugs = [...text.matchAll(uses)].map((m) => (m[1] ?? m[2] ?? m[3]).toLowerCase()); // ghcr: lower case
+      expect({ file, slugs: [...new Set(slugs)] }).toEqual({ file, slugs: [REPO.toLowerCase()] });
+    }
+    for (const [file, text] of docs) {
+      expect({ file, placeholders: text.match(/<owner>|<repo>|<slug>|OWNER\/REPO/g) }).toEqual({
+        file,
+        placeholders: null,
+      });
+    }
+  });
+
+  test("the release workflow reads it from package.json and checks it is the repository it runs in", () => {
+    expect(workflow).toContain(`require("./package.json").repository`);
+    expect(workflow).toContain("GITHUB_REPOSITORY");
+    expect(workflow).not.toContain(REPO);
   });
 });
