@@ -114,11 +114,24 @@ describe("two release builds of HEAD give the same bytes", () => {
   });
 });
 
-describe("the release workflow packs as release.ts does", () => {
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  needs?: string | string[];
+  permissions?: Record<string, string>;
+  steps: Step[];
+}
+
+describe("the release workflow", () => {
   const workflow = readFileSync(join(ROOT, ".github", "workflows", "release.yml"), "utf8");
+  const jobs = (Bun.YAML.parse(workflow) as { jobs: Record<string, Job> }).jobs;
+  const runs = (job: string) => jobs[job].steps.flatMap((step) => (step.run ? [step.run] : []));
   const release = readFileSync(join(ROOT, "scripts", "release.ts"), "utf8");
 
-  test("gzip -n, and xz with release.ts's fixed thread count, never -T0", () => {
+  test("packs with gzip -n, and xz with release.ts's fixed thread count, never -T0", () => {
     const command = (line: string) => line.replace(/ #.*$/, "");
     const gzips = (workflow.match(/^\s*gzip .*$/gm) ?? []).map(command);
     const xzs = (workflow.match(/^\s*xz .*$/gm) ?? []).map(command);
@@ -135,10 +148,39 @@ describe("the release workflow packs as release.ts does", () => {
   });
 
   test("install.sh is uploaded once (release.ts puts it in dist/release)", () => {
-    const create = workflow.match(/gh release create .*/g) ?? [];
+    const create = runs("publish").filter((run) => run.includes("gh release create"));
     expect(create.length).toBe(1);
-    expect(create[0]).toMatch(/ dist\/release\/\*$/);
+    expect(create[0].replace(/\\\n\s*/g, "").trim()).toMatch(/ dist\/release\/\*$/);
+    expect(create[0]).not.toContain("install.sh");
     expect(release).toMatch(/"install\.sh"/);
+  });
+
+  test("every asset gets a build-provenance attestation before it is published", () => {
+    const steps = jobs.publish.steps;
+    const attest = steps.findIndex((step) => step.uses?.startsWith("actions/attest-build-provenance@"));
+    const upload = steps.findIndex((step) => step.run?.includes("gh release create"));
+    expect(attest).toBeGreaterThan(-1);
+    expect(steps[attest].with).toEqual({ "subject-path": "dist/release/*" });
+    expect(attest).toBeLessThan(upload);
+    expect(jobs.publish.permissions).toMatchObject({ "id-token": "write", attestations: "write" });
+  });
+
+  test("the image: image/Dockerfile for amd64 and arm64 from the linux binaries, pushed and attested", () => {
+    const script = runs("image").join("\n");
+    expect(script).toContain("docker buildx build -f image/Dockerfile --platform linux/amd64,linux/arm64");
+    expect(script).toContain("cp dist/release/wandb-login-linux-x64 dist/image/amd64/wandb-login");
+    expect(script).toContain("cp dist/release/wandb-login-linux-arm64 dist/image/arm64/wandb-login");
+    expect(script).toContain(`image="ghcr.io/$(node -p 'require("./package.json").repository`);
+    expect(script).toContain("push=true");
+    const attest = jobs.image.steps.find((step) => step.uses?.startsWith("actions/attest-build-provenance@"));
+    expect(attest?.with).toMatchObject({ "push-to-registry": true });
+    expect(jobs.image.permissions).toMatchObject({
+      packages: "write",
+      "id-token": "write",
+      attestations: "write",
+    });
+    expect(jobs.publish.needs).toContain("image"); // the release notes name the image by its digest
+    expect(runs("publish").join("\n")).toContain(`COPY --from=$\{IMAGE} /wandb-login /usr/local/bin/`);
   });
 });
 
@@ -173,6 +215,15 @@ describe("the repository is one value, package.json's, everywhere", () => {
         placeholders: null,
       });
     }
+  });
+
+  test("the README shows how to verify an asset's attestation, next to the installer", () => {
+    const readme = docs.find(([f]) => f === "README.md")![1];
+    const install = readme.indexOf("/releases/latest/download/install.sh && sh install.sh");
+    const verify = readme.indexOf(`gh attestation verify install.sh --repo ${REPO}\n`);
+    expect(install).toBeGreaterThan(-1);
+    expect(verify).toBeGreaterThan(install);
+    expect(readme.slice(install, verify).split("\n").length).toBeLessThan(12);
   });
 
   test("the release workflow reads it from package.json and checks it is the repository it runs in", () => {
