@@ -39,7 +39,7 @@ const wineEnv: Record<string, string> = {
   WINEDEBUG: "-all",
   WINEDLLOVERRIDES: "mscoree,mshtml=", // no Mono or Gecko installer at wineboot
 };
-const TMUX = `wl-wine-${process.pid}`; // a tmux server of our own (-L)
+const TMUX = join(work, "tmux.sock"); // a tmux server of our own (-S), its socket gone with `work`
 let profile = ""; // %USERPROFILE% as Windows sees it, e.g. C:\users\root
 let timings = "";
 let keepAlive: ReturnType<typeof Bun.spawn> | undefined;
@@ -122,7 +122,7 @@ afterAll(() => {
   if (timings) console.log(`windows under wine: ${timings}`);
   (keepAlive?.stdin as import("bun").FileSink | undefined)?.end(); // cmd exits at the end of its input
   if (ready) Bun.spawnSync(["wineserver", "-k"], { env: wineEnv });
-  if (prompted) Bun.spawnSync(["tmux", "-L", TMUX, "kill-server"]);
+  if (prompted) Bun.spawnSync(["tmux", "-S", TMUX, "kill-server"]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -269,7 +269,7 @@ describe("the Windows build under wine", () => {
   });
 });
 
-// --- the hidden prompt, typed in tmux (a private server, -L) ---
+// --- the hidden prompt, typed in tmux (a server of our own) ---
 
 let panes = 0;
 
@@ -291,7 +291,7 @@ function pane(args: string[]): Pane {
   const env = Object.entries(wineEnv).map(([k, v]) => `${k}='${v}'`);
   const command = `env ${env.join(" ")} wine '${EXE}' ${args.join(" ")}; code=$?; stty -a > '${done}.stty'; echo $code > '${done}'; sleep 600`;
   const tmux = (...a: string[]) =>
-    Bun.spawnSync(["tmux", "-L", TMUX, "-f", "/dev/null", ...a], {
+    Bun.spawnSync(["tmux", "-S", TMUX, "-f", "/dev/null", ...a], {
       stdout: "pipe",
       stderr: "pipe",
       timeout: 10_000,
@@ -300,7 +300,7 @@ function pane(args: string[]): Pane {
   const started = Bun.spawnSync(
     [
       "tmux",
-      "-L",
+      "-S",
       TMUX,
       "-f",
       "/dev/null",
