@@ -2,11 +2,11 @@
 # Installs wandb-login: picks this machine's release asset, checks it against SHA256SUMS, runs it
 # from a temporary folder, and only then moves it into place. A working install is never replaced
 # by one that does not run.
-#   curl -fsSLo install.sh <the latest release's download URL>/install.sh && sh install.sh
+#   curl -fsSLo install.sh https://github.com/wandb-login/wandb-login/releases/latest/download/install.sh && sh install.sh
 # POSIX sh: runs under dash and busybox sh too. Never prompts. `sh install.sh --help` for options.
 set -eu
 
-REPO="wandb-login/wandb-login" # the one place the repository slug lives
+REPO="wandb-login/wandb-login" # package.json's "repository" (tests/release.test.ts checks they agree)
 
 usage() {
   cat <<'EOF'

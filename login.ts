@@ -458,11 +458,9 @@ async function obtainKey(ctx: Context): Promise<{ key: string; source: string; v
   const { opts, world, log } = ctx;
   if (opts.stdin || opts.key !== undefined) {
     // a terminal, not a pipe: say what it waits for
-    if (opts.stdin && world.stdinIsTTY) {
-      log.info(hiddenInputHint(world));
-      log.ask("Paste your API key and hit enter: ");
-    }
-    const key = opts.stdin ? readSecretLine(world, world.stdinIsTTY).trim() : opts.key!;
+    const ask = world.stdinIsTTY ? () => log.ask("Paste your API key and hit enter: ") : undefined;
+    if (opts.stdin && ask) log.info(hiddenInputHint(world));
+    const key = opts.stdin ? readSecretLine(world, world.stdinIsTTY, ask).trim() : opts.key!;
     return { key, source: opts.stdin ? "stdin" : "argument", viewer: await acceptKey(ctx, key) };
   }
   if (!world.stdinIsTTY || !world.stderrIsTTY || world.env.TERM === "dumb") throw noKeyHere(ctx);
@@ -496,8 +494,7 @@ async function promptForKey(ctx: Context): Promise<{ key: string; source: string
   log.info("Store your API key securely and do not share it.");
   log.info(hiddenInputHint(world));
   for (let attempt = 1; ; attempt++) {
-    log.ask("Paste your API key and hit enter: ");
-    const key = readSecretLine(world, true).trim();
+    const key = readSecretLine(world, true, () => log.ask("Paste your API key and hit enter: ")).trim();
     try {
       return { key, source: "prompt", viewer: await acceptKey(ctx, key) };
     } catch (e) {
@@ -2900,6 +2897,9 @@ export function realWorld(): World {
     sagemakerConfig: "/opt/ml/input/config/hyperparameters.json",
     readStdin: (buffer) => fs.readSync(0, buffer, 0, buffer.length, null),
     rawMode: (on) => {
+      // Windows consoles (wine's among them) turn Ctrl-C into a CTRL_C_EVENT even in raw mode, and
+      // Bun crashes on it unless a listener takes it: with one, the prompt reads on (Ctrl-Z ends it)
+      if (process.platform === "win32") process[on ? "on" : "off"]("SIGINT", ignoreSignal);
       if (on) {
         terminal = new (tty().ReadStream)(0);
         terminal.setRawMode(true);
@@ -2929,6 +2929,8 @@ function homeFolder(env: Env, platform: NodeJS.Platform): string | null {
   if (platform === "win32") return env.USERPROFILE || (env.HOMEDRIVE ?? "") + (env.HOMEPATH ?? "") || null;
   return env.HOME === "" ? "" : env.HOME || passwdHome();
 }
+
+const ignoreSignal = () => {};
 
 /** The passwd entry's home, when HOME is unset; none without an entry (docker -u). */
 function passwdHome(): string | null {
@@ -2983,9 +2985,10 @@ function writeFully(fs: Fs, fd: number, text: string): void {
  * pipe it reads up to the first non-blank line, at most 64 KiB; the caller asked for stdin, so
  * waiting is wanted.
  */
-function readSecretLine(world: World, isTTY: boolean): string {
+function readSecretLine(world: World, isTTY: boolean, prompt?: () => void): string {
   const buf = Buffer.alloc(256);
   if (isTTY) world.rawMode(true);
+  prompt?.(); // only now: keys typed at once after it must not be echoed
   let line = "";
   let total = 0;
   try {

@@ -1,8 +1,21 @@
 // npm run release: every platform's binary in dist/release/, each also as .gz and .xz, install.sh,
 // and one SHA256SUMS over all of them. Bun fetches each target's runtime (@oven/bun-<target>) from the npm registry.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
+import pkg from "../package.json";
 import { build, smokeTest } from "./build";
+
+/** owner/name on GitHub: package.json's "repository" is the one place it is set (tests check the rest). */
+export const REPO: string = pkg.repository.replace(/^github:/, "");
 
 /** Bun's --target, and the asset name install.sh asks for. */
 export const TARGETS: [string, string][] = [
@@ -19,8 +32,17 @@ export const TARGETS: [string, string][] = [
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 
 /**
+ * xz's flags, the same on every machine: -T0 picks the thread count from the cores, and xz 5.4 writes
+ * other bytes single-threaded (-T1) than multi-threaded (-T2 = -T4); in threaded mode it may also drop
+ * to one thread under its memory limit. -T1 costs nothing at -9: its 192 MiB block is one block anyway.
+ * release.yml packs the re-signed macOS binaries with the same flags.
+ */
+export const xzFlags = (fast = false) => [fast ? "-0" : "-9", "-T1"];
+
+/**
  * Packs every binary in `dir` as .gz and, where `xz` is installed, as .xz (about a quarter smaller),
- * then writes SHA256SUMS (sha256sum's format) over every file. `fast` is for tests.
+ * then writes SHA256SUMS (sha256sum's format) over every file. `fast` is for tests. Both packings are
+ * reproducible: Bun.gzipSync stores no name and no mtime (like `gzip -n`), xz runs with fixed flags.
  */
 export function packageRelease(dir: string, fast = false): void {
   const xz = Bun.which("xz");
@@ -29,7 +51,7 @@ export function packageRelease(dir: string, fast = false): void {
     const file = join(dir, name);
     writeFileSync(`${file}.gz`, Bun.gzipSync(readFileSync(file), { level: fast ? 1 : 9 }));
     if (!xz) continue;
-    const packed = Bun.spawnSync([xz, fast ? "-0" : "-9", "-T0", "-k", "-f", file], { stderr: "pipe" });
+    const packed = Bun.spawnSync([xz, ...xzFlags(fast), "-k", "-f", file], { stderr: "pipe" });
     if (packed.exitCode !== 0) throw new Error(`xz ${name}: ${packed.stderr}`);
   }
   const files = readdirSync(dir)
@@ -42,16 +64,22 @@ export function packageRelease(dir: string, fast = false): void {
 }
 
 if (import.meta.main) {
+  // --only=<target> and --fast are for tests/release.test.ts: one target, quick packing, same flags otherwise
+  const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+  const fast = process.argv.includes("--fast");
   const dir = "dist/release";
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  for (const [target, name] of TARGETS) {
+  const targets = TARGETS.filter(([target]) => !only || target === only);
+  if (!targets.length) throw new Error(`no target ${only}`);
+  for (const [target, name] of targets) {
     build(join(dir, name), target);
     console.log(`built ${name}`);
   }
-  if (process.platform === "linux" && process.arch === "x64") smokeTest(join(dir, "wandb-login-linux-x64"));
+  const native = join(dir, "wandb-login-linux-x64");
+  if (process.platform === "linux" && process.arch === "x64" && existsSync(native)) smokeTest(native);
   copyFileSync("install.sh", join(dir, "install.sh"));
-  packageRelease(dir);
+  packageRelease(dir, fast);
   for (const name of readdirSync(dir).sort())
     console.log(`${(statSync(join(dir, name)).size / 1e6).toFixed(1).padStart(7)} MB  ${name}`);
 }

@@ -1,13 +1,15 @@
 // npm run test:images: builds the Dockerfile recipes of docs/docker.md with a real engine (podman,
 // chroot isolation) on a Debian 12 root file system made by debootstrap, with the release assets
 // served from 127.0.0.1, and checks what a user would: the image runs `wandb-login --version`, a
-// wrong checksum fails the build, the key is in no layer it should not be in. Prints one line per
+// wrong checksum fails the build, the key is in no layer it should not be in; and the image to
+// `COPY --from` (image/Dockerfile) holds only /wandb-login and works from a consumer. Prints one line per
 // check and ends with "N passed, M failed, K skipped"; exits 1 on a failure. Needs root, podman
 // and debootstrap; says SKIPPED without them. The root file system is cached between runs.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { packageRelease } from "./release";
+import { build as compile } from "./build";
+import { packageRelease, REPO } from "./release";
 
 const ROOT = join(import.meta.dir, "..");
 const VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
@@ -17,6 +19,10 @@ const ROOTFS_TAR = join(CACHE, "debian-12-minbase.tar");
 const BASE = "docker.io/library/debian:12-slim";
 const DISTROLESS = "gcr.io/distroless/base-debian12";
 const KEY = `wandb_v1_${"ImageLayerKey0123456789".repeat(3)}abcdefghijklmnopq`;
+const CHECKS = 9;
+/** The image to COPY --from, as a local manifest list. A fixed name: podman 4.3's `podman images` fails
+ * while a list is stored, so a list left by a killed run is removed by the next. */
+const CARRIER = `localhost/wl-carrier:${VERSION}`;
 
 const counts = { passed: 0, failed: 0, skipped: 0 };
 const work = join(tmpdir(), `wl-images-${process.pid}`);
@@ -72,7 +78,7 @@ const missing = [
 ].filter(Boolean);
 if (missing.length) {
   console.log(`SKIPPED docker recipes: ${missing.join("; ")}`);
-  counts.skipped = 7;
+  counts.skipped = CHECKS;
   finish();
 }
 
@@ -144,23 +150,25 @@ async function mustAsync(args: string[], what: string): Promise<string> {
 }
 
 let n = 0;
-/** Builds `dockerfile`; returns the image name. Throws with the build's output when it fails. */
-async function build(
+/** Builds `dockerfile`; returns the image name and the build's output. Throws with the output when it fails. */
+async function buildImage(
   dockerfile: string,
-  args: Record<string, string>,
+  args: Record<string, string> = {},
   extra: string[] = [],
-): Promise<string> {
+): Promise<{ image: string; out: string }> {
   const image = `localhost/wl-recipe-${process.pid}-${++n}`;
   const ctx = join(work, `ctx-${n}`);
   mkdirSync(ctx);
   writeFileSync(join(ctx, "Dockerfile"), dockerfile);
   const buildArgs = Object.entries(args).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
-  await mustAsync(
+  const out = await mustAsync(
     ["podman", "build", "--isolation=chroot", "--pull=never", ...buildArgs, ...extra, "-t", image, ctx],
     `podman build (${dockerfile.split("\n").length} lines)`,
   );
-  return image;
+  return { image, out };
 }
+const build = async (dockerfile: string, args: Record<string, string>, extra: string[] = []) =>
+  (await buildImage(dockerfile, args, extra)).image;
 
 /** The regular files below `dir`, as relative paths; links are not followed (a rootfs has loops). */
 function files(dir: string, prefix = ""): string[] {
@@ -192,6 +200,7 @@ function filesContaining(image: string, needle: string): string[] {
 }
 
 const started = performance.now();
+sh(["podman", "manifest", "rm", CARRIER]); // left by a killed run
 try {
   baseImages();
 } catch (e) {
@@ -281,12 +290,110 @@ await check("multi-arch (amd64): TARGETARCH picks the asset, checked against SHA
   );
 });
 
+// --- the image to COPY --from ---
+
+/** Every regular file in the saved image's layers: path, mode, sha256. */
+function layerFiles(image: string): { path: string; mode: string; sha256: string }[] {
+  const dir = join(work, `layers-${++n}`);
+  mkdirSync(dir);
+  must(["podman", "save", "--format", "docker-archive", "-o", join(dir, "image.tar"), image], "podman save");
+  must(["tar", "-C", dir, "-xf", join(dir, "image.tar")], "untar image");
+  return files(dir)
+    .filter((f) => f.endsWith(".tar") && f !== "image.tar")
+    .flatMap((layer) => {
+      const out = join(dir, `${layer}.d`);
+      mkdirSync(out, { recursive: true });
+      must(["tar", "-C", out, "-xf", join(dir, layer)], "untar layer");
+      return files(out).map((path) => ({
+        path,
+        mode: (statSync(join(out, path)).mode & 0o7777).toString(8),
+        sha256: sha256(join(out, path)),
+      }));
+    });
+}
+const sha256 = (file: string) => must(["sha256sum", file], "sha256sum").split(" ")[0];
+
+/** The file a FROM scratch consumer copied out of `from` for `platform`: its sha256. */
+async function copiedOut(from: string, platform: string): Promise<string> {
+  const image = await build(`FROM scratch\nCOPY --from=${from} /wandb-login /copied\n`, {}, [
+    "--platform",
+    platform,
+  ]);
+  const [file] = layerFiles(image);
+  if (file?.path !== "copied") throw new Error(`the consumer holds ${file?.path}`);
+  return file.sha256;
+}
+
+const carrier: Record<string, string> = {}; // arch -> per-arch image, tagged with the version
+const binaries: Record<string, string> = {}; // arch -> sha256 of the binary it should hold
+
+await check(
+  "the image to COPY --from (image/Dockerfile): FROM scratch, only /wandb-login (0755), amd64 and arm64 in one list",
+  async () => {
+    const ctx = join(work, "carrier");
+    for (const arch of ["amd64", "arm64"]) mkdirSync(join(ctx, arch), { recursive: true });
+    writeFileSync(join(ctx, "amd64", "wandb-login"), readFileSync(BIN), { mode: 0o644 }); // --chmod sets 755
+    compile(join(ctx, "arm64", "wandb-login"), "bun-linux-arm64");
+    const dockerfile = join(ROOT, "image", "Dockerfile");
+    for (const arch of ["amd64", "arm64"]) {
+      binaries[arch] = sha256(join(ctx, arch, "wandb-login"));
+      carrier[arch] = `localhost/wl-recipe-${process.pid}-carrier-${arch}:${VERSION}`;
+      const platform = ["--platform", `linux/${arch}`, "-f", dockerfile];
+      await mustAsync(
+        ["podman", "build", "--isolation=chroot", "--pull=never", ...platform, "-t", carrier[arch], ctx],
+        `podman build image/Dockerfile for ${arch}`,
+      );
+      const held = layerFiles(carrier[arch]);
+      const want = [{ path: "wandb-login", mode: "755", sha256: binaries[arch] }];
+      if (JSON.stringify(held) !== JSON.stringify(want))
+        throw new Error(`${arch}: holds ${JSON.stringify(held)}, not ${JSON.stringify(want)}`);
+    }
+    must(["podman", "manifest", "create", CARRIER], "podman manifest create");
+    for (const arch of ["amd64", "arm64"])
+      must(
+        ["podman", "manifest", "add", CARRIER, `containers-storage:${carrier[arch]}`],
+        "podman manifest add",
+      );
+    for (const arch of ["amd64", "arm64"]) {
+      const got = await copiedOut(CARRIER, `linux/${arch}`);
+      if (got !== binaries[arch])
+        throw new Error(`COPY --from the list for ${arch} gave ${got}, not ${binaries[arch]}`);
+    }
+  },
+);
+
+await check(
+  "COPY --from it, pinned by digest, as docs/docker.md prints it: --version and a store run in debian:12-slim",
+  async () => {
+    if (!carrier.amd64) throw new Error("needs the image above");
+    const published = `ghcr.io/${REPO.toLowerCase()}:${VERSION}@sha256:…`;
+    const text = recipe("copy-from");
+    if (!text.includes(`COPY --from=${published} /wandb-login /usr/local/bin/`))
+      throw new Error(`the copy-from recipe does not copy from ${published}`);
+    const digest = must(
+      ["podman", "image", "inspect", "--format", "{{.Digest}}", carrier.amd64],
+      "inspect",
+    ).trim();
+    const store = `RUN printf '%s\\n' ${KEY} | wandb-login --stdin && cat /root/.netrc && sha256sum /usr/local/bin/wandb-login\n`;
+    const { out } = await buildImage(text.replace(published, `${carrier.amd64}@${digest}`) + store);
+    for (const want of [
+      `\n${VERSION}\n`,
+      `Stored the API key`,
+      `machine api.wandb.ai\n  login user\n  password ${KEY}\n`,
+      `${binaries.amd64}  /usr/local/bin/wandb-login`,
+    ])
+      if (!out.includes(want))
+        throw new Error(`the build did not print ${JSON.stringify(want)}:\n${out.slice(-1500)}`);
+  },
+);
+
 server.stop(true);
+sh(["podman", "manifest", "rm", CARRIER]); // before `podman images`, which fails while a list is stored
 const images = sh([
   "podman",
   "images",
   "--format",
-  "{{.Repository}}",
+  "{{.Repository}}:{{.Tag}}",
   "--filter",
   `reference=localhost/wl-recipe-${process.pid}-*`,
 ]);
