@@ -1267,14 +1267,7 @@ export function resolveHost(
 /** The settings files whose api_key belongs to `host`: a file's base_url, else the system file's. */
 export function settingsFor(host: string, settings: Settings[]): Settings[] {
   const system = settings.find((s) => s.scope === "system")?.values.base_url;
-  const sameHost = (url: string) => {
-    try {
-      return normalizeHost(url) === host;
-    } catch {
-      return false;
-    }
-  };
-  return settings.filter((s) => sameHost(s.values.base_url || system || CLOUD_URL));
+  return settings.filter((s) => sameHost(s.values.base_url || system || CLOUD_URL, host));
 }
 
 /** The netrc machine name: the URL's authority exactly as written, like Python's urlsplit().netloc. */
