@@ -665,7 +665,7 @@ function warnAboutSdkFiles({ settings, world, host, log }: Context, sdk?: Creden
     const what = rejected.key.includes("=")
       ? `the value \`${rejected.key}\`, which it rejects`
       : `the setting \`${rejected.key}\`, which it does not know`;
-    log.warn(`The W&B SDK ignores the settings files: ${rejected.path} holds ${what}.`);
+    log.warn(`Unlike wandb-login, the W&B SDK ignores the settings files: ${rejected.path} holds ${what}.`);
   }
   const dir = world.env.WANDB_DIR;
   if (dir && resolve(world.cwd, expandHome(dir, world.home)) !== world.cwd)
@@ -675,13 +675,15 @@ function warnAboutSdkFiles({ settings, world, host, log }: Context, sdk?: Creden
     );
   const file = sdk?.kind === "settings" && settings.find((s) => s.path === sdk.source);
   if (file && !file.values.base_url && !settingsFor(host, settings).includes(file))
-    log.warn(`The W&B SDK sends the key in ${file.path}, stored for no particular server, to ${host}.`);
+    log.warn(
+      `Unlike wandb-login, the W&B SDK sends the key in ${file.path}, stored for no particular server, to ${host}.`,
+    );
 }
 
 /** Status fails when the SDK would: no key it sends, a key it refuses, both variables set. */
 function statusFailure({ host }: Context, used?: Credential, sdk?: Credential, fails?: string) {
   if (fails === BOTH_SET) return new LoginError(BOTH_SET);
-  if (fails) return new LoginError(`The W&B SDK will fail for ${host}: ${fails.replace(/\.$/, "")}.`);
+  if (fails) return new LoginError(`For ${host}, the W&B SDK will fail: ${fails.replace(/\.$/, "")}.`);
   if (sdk) return undefined;
   if (used)
     return new LoginError(
@@ -2832,8 +2834,13 @@ function clearLeftovers(world: World, target: string, pid: string): void {
     fs.rmSync(pending, { force: true });
   }
   const temps = `${basename(target)}.tmp-${pid}-`;
-  for (const f of fs.readdirSync(dirname(target)))
-    if (f.startsWith(temps)) fs.rmSync(join(dirname(target), f), { force: true });
+  // a lock set aside by a run that died while breaking it (named by that run's pid) goes too
+  const aside = new RegExp(`^${regexQuote(basename(target))}\\.lock\\.stale-(\\d+)$`);
+  for (const f of fs.readdirSync(dirname(target))) {
+    const breaker = aside.exec(f)?.[1];
+    if (f.startsWith(temps) || (breaker && !world.isRunning(Number(breaker))))
+      fs.rmSync(join(dirname(target), f), { force: true });
+  }
 }
 
 // --- world and terminal ---

@@ -311,7 +311,7 @@ describe("the netrc default entry", () => {
     const r = await runInProcess(["status"], { home });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      "The W&B SDK will fail for https://api.wandb.ai: the netrc default entry password is not a valid API key",
+      "For https://api.wandb.ai, the W&B SDK will fail: the netrc default entry password is not a valid API key",
     );
   });
 });

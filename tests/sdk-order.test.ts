@@ -124,7 +124,9 @@ describe("the source the W&B SDK sends, in its own order", () => {
     expect(code).toBe(1);
     expect(sdk).toMatchObject({ source: join(home, ".netrc"), sdk: true });
     expect(sdk.fails).toContain("netrc entry for api.wandb.ai password is not a valid API key");
-    expect(stderr).toContain("The W&B SDK will fail for https://api.wandb.ai");
+    expect(stderr).toContain(
+      "For https://api.wandb.ai, the W&B SDK will fail: the netrc entry for api.wandb.ai password",
+    );
   });
 
   test.each([
@@ -190,7 +192,7 @@ describe("the source the W&B SDK sends, in its own order", () => {
       expect(sdk).toBeUndefined();
       expect(report.source).toBe(join(home, ".config", "wandb", "settings")); // wandb-login still reads it
       expect(stderr).toContain(
-        `The W&B SDK ignores the settings files: ${join(home, "wandb", "settings")} ${why}.`,
+        `the W&B SDK ignores the settings files: ${join(home, "wandb", "settings")} ${why}.`,
       );
       expect(report.error).toContain("The W&B SDK sends no key for https://api.wandb.ai");
     },
