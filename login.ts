@@ -356,6 +356,7 @@ interface Context {
   machine: string;
   netrc: string;
   netrcFound?: { entry?: NetrcEntry; fallback?: NetrcEntry }; // read once, when first asked
+  identityFound?: Credential; // likewise
 }
 
 /** Runs one command. Throws UsageError/LoginError when it fails before it has a report to show. */
@@ -1380,10 +1381,12 @@ function envCredential({ world, secrets }: Context): Credential | undefined {
 function identityCredential(ctx: Context): Credential | undefined {
   const file = ctx.world.env.WANDB_IDENTITY_TOKEN_FILE;
   if (!file) return undefined;
+  if (ctx.identityFound) return ctx.identityFound; // status asks twice: login's order and the SDK's
   const path = resolve(ctx.world.cwd, file);
   const token = identityToken(path, readIdentityToken(ctx, path));
   const cached = cachedAccessToken(ctx);
-  return cached ? { ...token, accessToken: cached.token, problem: undefined } : token;
+  ctx.identityFound = cached ? { ...token, accessToken: cached.token, problem: undefined } : token;
+  return ctx.identityFound;
 }
 
 /** The identity token read from `path` as a source. */
@@ -2475,29 +2478,18 @@ function resolvePath(world: FileWorld, path: string, hops = { left: 40 }): strin
   return done;
 }
 
-/** The path's status (of the link itself, for lstat), or null when there is none to be had: a
- * parent that is no folder is for the read or write to report. */
-const lstatOrNull = (fs: Fs, path: string) => {
+/** What `look` finds, or null when there is nothing to be had: a missing file, or a parent that is
+ * no folder (the read or write reports that). */
+function orNull<T>(look: () => T | undefined): T | null {
   try {
-    return fs.lstatSync(path, { throwIfNoEntry: false }) ?? null;
+    return look() ?? null;
   } catch {
     return null;
   }
-};
-const realOrNull = (fs: Fs, path: string) => {
-  try {
-    return fs.realpathSync.native(path);
-  } catch {
-    return null;
-  }
-};
-const statOrNull = (fs: Fs, path: string) => {
-  try {
-    return fs.statSync(path, { throwIfNoEntry: false }) ?? null;
-  } catch {
-    return null;
-  }
-};
+}
+const lstatOrNull = (fs: Fs, path: string) => orNull(() => fs.lstatSync(path, { throwIfNoEntry: false }));
+const statOrNull = (fs: Fs, path: string) => orNull(() => fs.statSync(path, { throwIfNoEntry: false }));
+const realOrNull = (fs: Fs, path: string) => orNull(() => fs.realpathSync.native(path));
 
 /** Root follows a link that user `owner` made only to a file (or, dangling, a folder) `owner` owns. */
 function checkForeignLink(world: FileWorld, link: string, owner: number, target: string): void {
