@@ -650,7 +650,7 @@ async function runStatus(ctx: Context): Promise<Finished> {
   const sdk = sent && (mine.find((c) => c.source === sent.source && c.key === sent.key) ?? sent);
   const sources = sdk && !mine.includes(sdk) ? [...mine, sdk] : mine;
   warnAboutSdkFiles(ctx, sdk);
-  reportSources(sources, used, sdk, fails, log);
+  reportSources(log, sources, used, sdk, fails);
   const report = statusReport(ctx, file.state, sources, used, sdk, fails);
   const failure = statusFailure(ctx, used, sdk, fails);
   if (failure) return { report, failure };
@@ -750,13 +750,7 @@ function statusReport(
 }
 
 /** Every source's masked key, which one login uses, and which one the Python SDK sends when they differ. */
-function reportSources(
-  sources: Credential[],
-  used?: Credential,
-  sdk?: Credential,
-  fails?: string,
-  log?: Log,
-) {
+function reportSources(log: Log, sources: Credential[], used?: Credential, sdk?: Credential, fails?: string) {
   for (const c of sources) {
     const sends = fails ? "sent by the W&B Python SDK, which will fail on it" : "sent by the W&B Python SDK";
     const marks = [c === used && "used by wandb-login", c === sdk && sends];
@@ -764,14 +758,14 @@ function reportSources(
     const what =
       c.kind === "identity" ? `Identity token: ${maskKey(c.key)} in ${c.file}` : `API key: ${maskKey(c.key)}`;
     const expires = c.expires ? `, expires ${isoTime(c.expires)}` : "";
-    log!.info(`${what} from ${c.source}${expires}${why ? ` (${why})` : ""}`);
+    log.info(`${what} from ${c.source}${expires}${why ? ` (${why})` : ""}`);
   }
   if (!used || !sdk || new Set(sources.map((c) => c.key)).size === 1) return;
   const which =
     used === sdk
       ? `both wandb-login and the W&B Python SDK use the one from ${used.source}.`
       : `wandb-login uses the one from ${used.source}; the W&B Python SDK sends the one from ${sdk.source}.`;
-  log!.warn(`These sources hold different keys: ${which}`);
+  log.warn(`These sources hold different keys: ${which}`);
 }
 
 /** `wandb-login logout`: the host's entry leaves the netrc; what still supplies a key is named. */
@@ -1803,8 +1797,7 @@ function settingsPaths(world: World): { system: string | null; workspace: string
   };
 }
 
-/** A file we only read for what it offers: unreadable is warned about and treated as missing. */
-
+/** Both settings files as read; a malformed one is warned about and read as empty. */
 function readSettings(world: World, log: Log): Settings[] {
   const { system, workspace } = settingsPaths(world);
   const files = [
