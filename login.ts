@@ -2640,6 +2640,7 @@ function updateFileLocked(
   for (;;) {
     const mine = acquireLock(world, lock, fail);
     let owned = true;
+    clearLeftovers(world, target);
     const temp = `${target}.tmp-${world.pid}-${world.now().toString(36)}`;
     try {
       const old = readText(world, target);
@@ -2775,13 +2776,15 @@ function isStale(world: World, owner: string, ageMs: number): boolean {
   const [pid, namespace = ""] = owner.split(" ");
   if (!/^\d+$/.test(pid)) return ageMs > LOCK_EMPTY_STALE_MS;
   if (namespace && namespace !== world.pidNamespace) return ageMs > LOCK_STALE_MS;
-  return ageMs > LOCK_STALE_MS || Number(pid) === world.pid || !world.isRunning(Number(pid));
+  return ageMs > LOCK_STALE_MS || isGone(world, Number(pid));
 }
 
+/** A run named by its pid is gone; our own pid in a leftover names an earlier run (a new container). */
+const isGone = (world: World, pid: number) => pid === world.pid || !world.isRunning(pid);
+
 /**
- * Removes a dead run's lock, and the temp file it may have left mid-write; finishes an in-place
- * rewrite it left half done. The lock is moved aside first and checked: when a live run took the
- * lock since we looked, it is put back.
+ * Removes a dead run's lock (what else it left goes with clearLeftovers). The lock is moved aside
+ * first and checked: when a live run took the lock since we looked, it is put back.
  */
 function breakStaleLock(world: World, lock: string): boolean {
   const { fs } = world;
@@ -2801,30 +2804,31 @@ function breakStaleLock(world: World, lock: string): boolean {
       return false;
     }
     fs.rmSync(aside, { force: true });
+    return true;
   } catch (e) {
     if (e instanceof LoginError) throw e;
     return false; // gone already, or put back: try to take it again
   }
-  const pid = id.owner.split(" ")[0];
-  if (pid) clearLeftovers(world, lock.slice(0, -".lock".length), pid);
-  return true;
 }
 
-/** A dead run's temp file goes; its complete copy of an in-place rewrite is written in place. */
-function clearLeftovers(world: World, target: string, pid: string): void {
+/**
+ * What dead runs left beside the file, cleared by the lock's holder before it reads: temp files,
+ * locks set aside mid-break, and the complete copy of an in-place rewrite, which is written in
+ * place. The run that left them may have died without its lock (killed while breaking a stale
+ * one), so one look at the folder on every write, not only when a stale lock is broken.
+ */
+function clearLeftovers(world: World, target: string): void {
   const { fs } = world;
-  const pending = `${target}.pending-${pid}`;
-  if (fs.existsSync(pending)) {
-    rewriteInPlace(world, target, fs.readFileSync(pending));
-    fs.rmSync(pending, { force: true });
-  }
-  const temps = `${basename(target)}.tmp-${pid}-`;
-  // a lock set aside by a run that died while breaking it (named by that run's pid) goes too
-  const aside = new RegExp(`^${regexQuote(basename(target))}\\.lock\\.stale-(\\d+)$`);
-  for (const f of fs.readdirSync(dirname(target))) {
-    const breaker = aside.exec(f)?.[1];
-    if (f.startsWith(temps) || (breaker && !world.isRunning(Number(breaker))))
-      fs.rmSync(join(dirname(target), f), { force: true });
+  const folder = dirname(target);
+  const left = new RegExp(
+    `^${regexQuote(basename(target))}\\.(?:tmp-(\\d+)-.*|lock\\.stale-(\\d+)|pending-(\\d+))$`,
+  );
+  for (const f of orNull(() => fs.readdirSync(folder)) ?? []) {
+    const [, temp, aside, pending] = left.exec(f) ?? [];
+    const pid = Number(temp ?? aside ?? pending);
+    if (!pid || !isGone(world, pid)) continue;
+    if (pending) rewriteInPlace(world, target, fs.readFileSync(join(folder, f)));
+    fs.rmSync(join(folder, f), { force: true });
   }
 }
 

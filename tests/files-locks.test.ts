@@ -288,6 +288,25 @@ describe("locks that outlive a crash", () => {
     expect(readdirSync(home)).toEqual([".netrc"]);
   });
 
+  test("with no lock left (its breaker was killed mid-break), dead runs' leftovers go; a live run's stay", async () => {
+    const home = tempDir();
+    const netrc = join(home, ".netrc");
+    const complete = entry("a.example", keyFor(1));
+    writeFileSync(netrc, complete.slice(0, 20)); // torn by an in-place rewrite that died
+    writeFileSync(`${netrc}.pending-999999998`, complete);
+    writeFileSync(`${netrc}.lock.stale-999999997`, "999999999"); // the breaker's, set aside
+    writeFileSync(`${netrc}.tmp-999999999-abc`, "half a file");
+    const live = Bun.spawn(["sleep", "30"]);
+    try {
+      writeFileSync(`${netrc}.tmp-${live.pid}-abc`, "a live run's, being written");
+      expect((await runInProcess([KEY40], { home })).code).toBe(0);
+      expect(read(netrc)).toBe(complete + entry(MACHINE, KEY40));
+      expect(readdirSync(home).sort()).toEqual([".netrc", `.netrc.tmp-${live.pid}-abc`]);
+    } finally {
+      live.kill();
+    }
+  });
+
   test("a dead run's temp file is removed with its stale lock", async () => {
     const home = tempDir();
     writeFileSync(join(home, ".netrc.lock"), "999999999");
