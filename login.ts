@@ -211,7 +211,7 @@ if (quick !== undefined) {
 }
 // Loaded after that answer (≈2.5 ms, as long as Bun's own start), with require: a top-level
 // `await import()` would cost every other run ≈1 ms. node:fs comes with the real world (realWorld).
-const { createConsola } = require("consola/core") as typeof import("consola/core");
+const { createConsola, LogTypes } = require("consola/core") as typeof import("consola/core");
 const { basename, dirname, join, resolve } = require("node:path") as typeof import("node:path");
 
 // --- types and errors ---
@@ -1637,8 +1637,11 @@ function createLog(color: boolean, secrets: Set<string>, write: (text: string) =
   const reporter = {
     log: (entry: LogObject) => write(`${line(entry.type, entry.args.map(String).join(" "))}\n`),
   };
-  // throttle 0: consola would serialise every line to spot repeats, and hold a repeated warning back
-  const consola = createConsola({ reporters: [reporter], level: 3, throttle: 0 });
+  // only the types we log with (consola wraps two functions per type as it starts); throttle 0:
+  // consola would serialise every line to spot repeats, and hold a repeated warning back
+  const { info, success, warn, error } = LogTypes;
+  const types = { info, success, warn, error } as typeof LogTypes;
+  const consola = createConsola({ reporters: [reporter], level: 3, throttle: 0, types });
   return Object.assign(consola, {
     ask: (text: string) => write(line("info", text)),
   });
@@ -1811,7 +1814,7 @@ function readSettings(world: World, log: Log): Settings[] {
     .filter((f): f is { path: string; scope: Settings["scope"] } => !!f.path)
     .map(({ path, scope }) => {
       const text = readOrWarn(world, path, log);
-      const parsed = parseSettings(text ?? "");
+      const parsed = text ? parseSettings(text) : { values: {} }; // usually there is none
       if (parsed.error) log.warn(`Ignoring the settings file ${path}: ${parsed.error}.`);
       const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, fromBytes(v)]));
       return { path, scope, exists: text !== null, values };
