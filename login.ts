@@ -585,7 +585,7 @@ function restoreFile(world: World, path: string, old: string | null, folders: st
 }
 
 function writeNetrcKey({ world, netrc, machine, log }: Context, key: string): void {
-  const created = !world.fs.existsSync(netrc);
+  const created = !exists(world.fs, netrc);
   let result: NetrcUpdate | undefined;
   const change = (old: string | null) => {
     result = updateNetrc(old ?? "", machine, key);
@@ -614,7 +614,7 @@ function checkNetrcTarget(world: World, netrc: string): void {
     throw new LoginError(`Cannot store the key in ${netrc}: ${NOT_REGULAR}. Set NETRC to a file.`);
   }
   const folder = dirname(resolvePath(world, netrc));
-  if (!world.fs.existsSync(folder)) {
+  if (!exists(world.fs, folder)) {
     throw new LoginError(
       `Cannot store the key in ${netrc}: the folder ${folder} does not exist. ` +
         "Create it, or set NETRC to a file in an existing folder.",
@@ -876,7 +876,7 @@ async function handOverActionsToken(ctx: Context): Promise<string> {
   updateFileLocked(world, file, () => `${jwt}\n`, log);
   appendLine(world, githubEnv, `WANDB_IDENTITY_TOKEN_FILE=${file}`);
   const cache = credentialsFile(world);
-  if (cache && !world.fs.existsSync(dirname(cache))) makeFolderFor(world, cache);
+  if (cache && !exists(world.fs, dirname(cache))) makeFolderFor(world, cache);
   return file;
 }
 
@@ -1530,7 +1530,7 @@ function sameHost(url: string, host: string): boolean {
 function sagemakerValues(ctx: Context): { key?: Credential; baseUrl?: string } {
   const { world, secrets } = ctx;
   const { env } = world;
-  const on = env.SM_TRAINING_ENV !== undefined || world.fs.existsSync(world.sagemakerConfig);
+  const on = env.SM_TRAINING_ENV !== undefined || exists(world.fs, world.sagemakerConfig);
   if (!on || /^true$/i.test(env.WANDB_SAGEMAKER_DISABLE ?? "")) return {};
   const found = (key: string, source: string, problem?: string): Credential => {
     secrets.add(key);
@@ -1796,7 +1796,7 @@ function settingsPaths(world: World): { system: string | null; workspace: string
     ? expandHome(env.WANDB_CONFIG_DIR, home)
     : home !== null && join(home || "/", ".config", "wandb");
   // the SDK reads the workspace file before it applies WANDB_DIR: the one in the current folder
-  const workspaceDir = world.fs.existsSync(join(cwd, ".wandb")) ? ".wandb" : "wandb";
+  const workspaceDir = exists(world.fs, join(cwd, ".wandb")) ? ".wandb" : "wandb";
   return {
     system: configDir ? join(configDir, "settings") : null,
     workspace: join(cwd, workspaceDir, "settings"),
@@ -1859,7 +1859,7 @@ function netrcPath(world: World): string {
   if (!home)
     throw new LoginError("Cannot find your home folder: set NETRC to the netrc file's path, or set HOME.");
   const candidates = [join(home, ".netrc"), join(home, "_netrc")];
-  return candidates.find((p) => world.fs.existsSync(p)) ?? candidates[world.platform === "win32" ? 1 : 0];
+  return candidates.find((p) => exists(world.fs, p)) ?? candidates[world.platform === "win32" ? 1 : 0];
 }
 
 /** What Python's `netrc(path).authenticators(machine)` sees: the machine's entry, and `default`. */
@@ -2459,7 +2459,7 @@ function resolvePath(world: FileWorld, path: string, hops = { left: 40 }): strin
   const absolute = resolve(world.cwd, path);
   // no link on the way, the common case: two native calls that do not throw
   const real = lstatOrNull(fs, absolute) ? absolute : dirname(absolute);
-  if (fs.existsSync(real) && realOrNull(fs, real) === real) return absolute;
+  if (exists(fs, real) && realOrNull(fs, real) === real) return absolute;
   const parts = absolute.split(/[\\/]+/).filter(Boolean);
   let done = absolute.startsWith("/") ? "/" : `${parts.shift()}\\`; // a Windows drive
   for (const name of parts) {
@@ -2489,11 +2489,13 @@ function orNull<T>(look: () => T | undefined): T | null {
 const lstatOrNull = (fs: Fs, path: string) => orNull(() => fs.lstatSync(path, { throwIfNoEntry: false }));
 const statOrNull = (fs: Fs, path: string) => orNull(() => fs.statSync(path, { throwIfNoEntry: false }));
 const realOrNull = (fs: Fs, path: string) => orNull(() => fs.realpathSync.native(path));
+/** Whether something is at `path` (through links); cheaper than existsSync, which throws inside. */
+const exists = (fs: Fs, path: string) => statOrNull(fs, path) !== null;
 
 /** Root follows a link that user `owner` made only to a file (or, dangling, a folder) `owner` owns. */
 function checkForeignLink(world: FileWorld, link: string, owner: number, target: string): void {
   let existing = target;
-  while (!world.fs.existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  while (!exists(world.fs, existing) && dirname(existing) !== existing) existing = dirname(existing);
   if (statOrNull(world.fs, existing)?.uid === owner) return;
   throw new LoginError(
     `Refusing to follow ${link} as root: that link belongs to uid ${owner}, and what it points to ` +
@@ -2553,7 +2555,7 @@ function checkAppendable(world: World, path: string): void {
   const { fs } = world;
   if (!regularOrMissing(world, path)) throw new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`);
   try {
-    fs.accessSync(fs.existsSync(path) ? path : dirname(path), fs.constants.W_OK);
+    fs.accessSync(exists(fs, path) ? path : dirname(path), fs.constants.W_OK);
   } catch (e) {
     throw new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
   }
@@ -2576,7 +2578,7 @@ function makeFolderFor(world: World, file: string): string[] {
   const { fs } = world;
   const missing: string[] = [];
   let at = dirname(resolvePath(world, file));
-  while (!fs.existsSync(at) && dirname(at) !== at) {
+  while (!exists(fs, at) && dirname(at) !== at) {
     missing.unshift(at);
     at = dirname(at);
   }
@@ -2640,7 +2642,7 @@ function updateFileLocked(
   };
   const target = resolvePath(world, path);
   // reused below while the file is still missing
-  const forNoFile = fs.existsSync(target) ? undefined : change(null);
+  const forNoFile = exists(fs, target) ? undefined : change(null);
   if (forNoFile === null) return false; // nothing to remove: no lock
   if (!regularOrMissing(world, target)) fail(new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`));
   if (secret) checkPlanted(world, target);
@@ -2648,9 +2650,9 @@ function updateFileLocked(
   for (;;) {
     const mine = acquireLock(world, lock, fail);
     let owned = true;
-    clearLeftovers(world, target);
     const temp = `${target}.tmp-${world.pid}-${world.now().toString(36)}`;
     try {
+      clearLeftovers(world, target);
       const old = readText(world, target);
       const next = old === null && forNoFile !== undefined ? forNoFile : change(old);
       if (next === null) return false;
@@ -2671,7 +2673,9 @@ function updateFileLocked(
       fs.rmSync(temp, { force: true });
       return fail(e);
     } finally {
-      if (owned && isLock(world, lock, mine)) fs.unlinkSync(lock);
+      const ours = owned && isLock(world, lock, mine);
+      fs.closeSync(mine.fd!);
+      if (ours) fs.unlinkSync(lock);
     }
   }
 }
@@ -2728,10 +2732,12 @@ function rewriteInPlace({ fs }: World, target: string, bytes: Buffer): void {
   }
 }
 
-/** A lock file is known by its inode and what is written in it: `<pid> <pid namespace>`. */
+/** A lock file is known by its inode and what is written in it: `<pid> <pid namespace>`. Ours is
+ * held open while we work (`fd`): its inode cannot go to another file, so the inode alone says it. */
 interface LockId {
   ino: number;
   owner: string;
+  fd?: number;
 }
 
 /** What a lock holds ("" when empty or unreadable); a lock that is no regular file is refused. */
@@ -2748,7 +2754,7 @@ function lockOwner(world: World, path: string): string {
 
 function isLock(world: World, path: string, id: LockId): boolean {
   const st = world.fs.statSync(path, { throwIfNoEntry: false });
-  return st?.ino === id.ino && lockOwner(world, path) === id.owner;
+  return st?.ino === id.ino && (id.fd !== undefined || lockOwner(world, path) === id.owner);
 }
 
 /** Takes the lock file; breaks it when its owner is gone or it is older than LOCK_STALE_MS. */
@@ -2761,12 +2767,13 @@ function acquireLock(world: World, lock: string, fail: (e: unknown) => never): L
     try {
       fd = fs.openSync(lock, "wx", 0o600);
       fs.writeSync(fd, owner);
-      return { ino: fs.fstatSync(fd).ino, owner };
+      return { ino: fs.fstatSync(fd).ino, owner, fd };
     } catch (e) {
-      if (fd !== undefined) fs.rmSync(lock, { force: true }); // a full disk must not leave an empty lock
+      if (fd !== undefined) {
+        fs.closeSync(fd);
+        fs.rmSync(lock, { force: true }); // a full disk must not leave an empty lock
+      }
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") fail(e);
-    } finally {
-      if (fd !== undefined) fs.closeSync(fd);
     }
     if (breakStaleLock(world, lock)) continue;
     if (world.now() - started > LOCK_GIVE_UP_MS)
