@@ -1893,7 +1893,7 @@ export function parseNetrc(text: string, focus?: string, tally?: Tally): NetrcPa
 
 // One whole entry of a plain file: keywords where keywords belong, values without quotes or escapes.
 const BLANK = "[ \\t\\r\\n]";
-const WORD = '[^ \\t\\r\\n"\\\\][^ \\t\\r\\n\\\\]*';
+const WORD = "[!#-\\[\\]-~][!-\\[\\]-~]*"; // printable ASCII: so a plain file is ASCII throughout
 const PAIRS = `(?:${BLANK}+(?:login|user|account|password)${BLANK}+${WORD})*`;
 const PLAIN_ENTRY = new RegExp(
   // its leading blanks, or the blanks that end the file
@@ -1908,7 +1908,7 @@ const PLAIN_ENTRY = new RegExp(
  */
 function parsePlainFile(text: string, focus: string): NetrcParse | null {
   const entries: NetrcEntry[] = [];
-  const kept = new RegExp(`${BLANK}*(?:default|machine${BLANK}+${regexQuote(focus)})(?=${BLANK}|$)`, "y");
+  const kept = keptEntry(focus);
   for (let at = 0; at < text.length; at = PLAIN_ENTRY.lastIndex) {
     PLAIN_ENTRY.lastIndex = kept.lastIndex = at;
     if (!PLAIN_ENTRY.test(text)) return null;
@@ -1931,6 +1931,10 @@ function parsePlainFile(text: string, focus: string): NetrcParse | null {
   return { entries, visible: entries.length, stopAt: text.length, end: "closed" };
 }
 
+/** At an entry's start: it is `default` or the focus machine's, which a focused parse takes apart. */
+const keptEntry = (focus: string) =>
+  new RegExp(`${BLANK}*(?:default|machine${BLANK}+${regexQuote(focus)})(?=${BLANK}|$)`, "y");
+
 /** `s` matched literally inside a RegExp. */
 const regexQuote = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
 
@@ -1947,6 +1951,7 @@ function parseTokens(text: string, focus?: string, tally?: Tally): NetrcParse {
   };
   let pending = false; // the entry before read this token: it is the next top-level one
   let danglingAtEof = false;
+  const kept = focus === undefined ? null : keptEntry(focus);
   for (;;) {
     const lineBefore = lex.line;
     if (!pending) lex.next();
@@ -1968,6 +1973,14 @@ function parseTokens(text: string, focus?: string, tally?: Tally): NetrcParse {
     const kind = lex.is("machine") ? "machine" : lex.is("default") ? "default" : null;
     if (!kind) {
       stop(`bad toplevel token ${JSON.stringify(lex.value())}`);
+      continue;
+    }
+    const start = lex.start;
+    const skipped = kept && kind === "machine" ? lex.skipPlainEntry(kept) : null;
+    if (skipped !== null) {
+      if (tally) countEntry(tally, { start, end: skipped, ours: false });
+      pending = true;
+      danglingAtEof = false;
       continue;
     }
     const entry = readEntry(lex, kind, focus, stop);
@@ -2090,6 +2103,7 @@ const BLANKS = /[ \t\r\n]*/y;
 const PLAIN_RUN = /[^ \t\r\n\\]*/y; // an unquoted token up to whitespace or an escape
 const QUOTED_RUN = /[^"\\\r]*/y; // a quoted token up to its quote, an escape or a \r to translate
 const LINE = /[^\r\n]*(\r\n|\r|\n)?/y;
+const NEXT_ENTRY = /(?:machine|default)[ \t\r\n]/y;
 
 /**
  * Python's `_netrclex` over a byte string. A token is its offsets: its text is sliced only when
@@ -2140,6 +2154,26 @@ class NetrcLexer {
 
   atEnd(): boolean {
     return this.pos >= this.text.length;
+  }
+
+  /**
+   * At a `machine` token: another machine's plain entry (see parsePlainFile) that the next
+   * `machine` or `default` ends is skipped with one regex match, the lexer left on that keyword as
+   * reading the entry token by token would leave it. Returns the entry's end, or null (not moved).
+   */
+  skipPlainEntry(kept: RegExp): number | null {
+    if (!this.sliced) return null;
+    PLAIN_ENTRY.lastIndex = kept.lastIndex = this.start;
+    if (!PLAIN_ENTRY.test(this.text) || kept.test(this.text)) return null;
+    const end = PLAIN_ENTRY.lastIndex;
+    BLANKS.lastIndex = end;
+    BLANKS.test(this.text);
+    NEXT_ENTRY.lastIndex = BLANKS.lastIndex;
+    if (!NEXT_ENTRY.test(this.text)) return null;
+    this.line += lineBreaks(this.text, this.pos, BLANKS.lastIndex);
+    this.pos = BLANKS.lastIndex;
+    this.next();
+    return end;
   }
 
   /** The rest of the line, its line end as "\n" ("" at the end of the file). */
@@ -2302,13 +2336,16 @@ export function removeNetrcEntry(
 export function updateNetrc(text: string, machine: string, key: string, fastPath = true): NetrcUpdate {
   const focus = toBytes(machine);
   const tally = newTally(); // filled when the lexer reads the file: a broken file is not read twice
-  const original = parseNetrc(text, focus, tally);
+  const plain = parsePlainFile(text, focus);
+  const original = plain ?? parseTokens(text, focus, tally);
   const { text: base, removed, rest } = removeNetrcEntry(text, machine, original);
   const placement = placementOf(base, machine, key);
   const clean = fastPath ? placeCleanly(placement, rest) : null;
   const placed =
     clean ?? placeByTrying(placement, !removed && tally.read ? { parsed: original, tally } : undefined);
-  return { text: placed.text, replaced: removed > 0, problem: utf8Problem(placed.text) ?? placed.error };
+  // a plain file is ASCII, and our entry valid UTF-8: only another file needs the (linear) check
+  const problem = plain ? placed.error : (utf8Problem(placed.text) ?? placed.error);
+  return { text: placed.text, replaced: removed > 0, problem };
 }
 
 /** Our fresh entry, the file it goes into, and how to tell that it reads back as written. */
@@ -2573,7 +2610,7 @@ function appendLine(world: World, path: string, line: string): void {
 }
 
 /** Creates the missing folders above `file`, private (0700), each owned like the folder it is
- * created in when that is another user's; returns them, outermost first. */
+ * created in when that is another user's; returns the ones it made, outermost first. */
 function makeFolderFor(world: World, file: string): string[] {
   const { fs } = world;
   const missing: string[] = [];
@@ -2582,16 +2619,29 @@ function makeFolderFor(world: World, file: string): string[] {
     missing.unshift(at);
     at = dirname(at);
   }
+  const made: string[] = [];
   try {
     const owner = ownerFor(world, at);
     for (const folder of missing) {
-      fs.mkdirSync(folder, { mode: 0o700 });
+      if (!makeFolder(fs, folder)) continue; // another run made it meanwhile: it is not ours to undo
+      made.push(folder);
       if (owner) fs.chownSync(folder, owner.uid, owner.gid);
     }
   } catch (e) {
     throw new LoginError(`Cannot write ${file}: ${errorText(e)}.`);
   }
-  return missing;
+  return made;
+}
+
+/** Makes one folder (0700); false when a folder is there already. */
+function makeFolder(fs: Fs, folder: string): boolean {
+  try {
+    fs.mkdirSync(folder, { mode: 0o700 });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST" && statOrNull(fs, folder)?.isDirectory()) return false;
+    throw e;
+  }
 }
 
 interface Owner {

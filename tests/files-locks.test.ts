@@ -14,6 +14,7 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
+import * as fs from "node:fs";
 import { join } from "node:path";
 import { netrcLookup } from "../login";
 import {
@@ -326,6 +327,23 @@ describe("locks that outlive a crash", () => {
     });
     expect(r.stderr.toString()).toContain("no space left on device (ENOSPC)");
     expect(r.stdout.toString().trim().split("\n")).toEqual(["rc=1", "fill"]);
+  });
+});
+
+describe("another run at the same moment", () => {
+  test("a settings folder another run makes at the same moment is used, and is not undone as ours", async () => {
+    const home = tempDir();
+    const racing = {
+      ...fs,
+      mkdirSync: ((path: string, options?: fs.MakeDirectoryOptions) => {
+        fs.mkdirSync(path, options); // the other run, a moment before us
+        throw Object.assign(new Error(`EEXIST: file already exists, mkdir '${path}'`), { code: "EEXIST" });
+      }) as typeof fs.mkdirSync,
+    };
+    const r = await runInProcess(["--host", "https://a.example", KEY40], { home, world: { fs: racing } });
+    expect(r.code).toBe(0);
+    expect(read(join(home, ".config", "wandb", "settings"))).toContain("base_url = https://a.example");
+    expect(netrcLookup(read(join(home, ".netrc")), "a.example").entry?.password).toBe(KEY40);
   });
 });
 
