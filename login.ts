@@ -212,7 +212,10 @@ if (quick !== undefined) {
 // Loaded after that answer (≈2.5 ms, as long as Bun's own start), with require: a top-level
 // `await import()` would cost every other run ≈1 ms. node:fs comes with the real world (realWorld).
 const { createConsola, LogTypes } = require("consola/core") as typeof import("consola/core");
-const { basename, dirname, join, resolve } = require("node:path") as typeof import("node:path");
+// node:path costs ≈2 ms of every start (measured): POSIX paths need four small functions (files and
+// locks); Windows, with its drives and separators, takes node:path's rules
+const { basename, dirname, join, resolve } =
+  process.platform === "win32" ? (require("node:path") as typeof import("node:path")) : posixPaths();
 
 // --- types and errors ---
 
@@ -2485,6 +2488,42 @@ function lineStartBefore(text: string, at: number): number {
 // user's folder belongs to that user. Nothing but a regular file is ever opened.
 
 const NOT_REGULAR = "not a regular file";
+
+/** node:path.posix's functions, for the ways we call them; tests hold them to node:path's answers. */
+function normalizePath(path: string): string {
+  const absolute = path.startsWith("/");
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part !== "..") parts.push(part);
+    else if (parts.length > 0 && parts[parts.length - 1] !== "..") parts.pop();
+    else if (!absolute) parts.push("..");
+  }
+  return absolute ? `/${parts.join("/")}` : parts.join("/") || ".";
+}
+/** Joined and normalized; a trailing slash is kept, as Node keeps it. */
+function joinPaths(...paths: string[]): string {
+  const joined = paths.filter(Boolean).join("/");
+  const path = normalizePath(joined);
+  return joined.endsWith("/") && path !== "/" ? `${path}/` : path;
+}
+function resolvePaths(from: string, to: string): string {
+  return normalizePath(to.startsWith("/") ? to : `${from}/${to}`);
+}
+/** Up to the slash before the last name (trailing slashes aside); "//" for "//name", as Node has it. */
+function dirName(path: string): string {
+  const end = path.replace(/(?<=.)\/+$/, "");
+  const cut = end.lastIndexOf("/");
+  if (cut <= 0) return cut === 0 ? "/" : ".";
+  return cut === 1 && end[0] === "/" && end[1] === "/" ? "//" : end.slice(0, cut);
+}
+function baseName(path: string): string {
+  return path.replace(/\/+$/, "").split("/").pop()!;
+}
+/** The four, as the rest of the file calls them on POSIX systems. */
+export function posixPaths() {
+  return { basename: baseName, dirname: dirName, join: joinPaths, resolve: resolvePaths };
+}
 
 const errorText = (e: unknown) => {
   const err = e as NodeJS.ErrnoException;
