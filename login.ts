@@ -13,6 +13,7 @@ import type { LogObject } from "consola/core";
 // --- constants ---
 
 declare const WANDB_LOGIN_VERSION: string | undefined; // baked in by `bun build --define`
+declare const WANDB_LOGIN_HELP: string | undefined; // the top-level help page, likewise (scripts/build.ts)
 export const VERSION = typeof WANDB_LOGIN_VERSION === "string" ? WANDB_LOGIN_VERSION : "0.0.0-dev";
 export const CLOUD_URL = "https://api.wandb.ai";
 const VIEWER_QUERY =
@@ -200,7 +201,8 @@ const ENVIRONMENT =
 /** The answer to a lone `--help`, `-h`, `help`, `--version`, `-v` or `version`, if that is all there is. */
 function quickAnswer(argv: string[]): string | undefined {
   if (argv.length !== 1) return undefined;
-  if (["--help", "-h", "help"].includes(argv[0])) return helpPage("login");
+  if (["--help", "-h", "help"].includes(argv[0]))
+    return typeof WANDB_LOGIN_HELP === "string" ? WANDB_LOGIN_HELP : helpPage("login");
   return ["--version", "-v", "version"].includes(argv[0]) ? VERSION : undefined;
 }
 

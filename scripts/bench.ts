@@ -1,8 +1,9 @@
 // npm run bench: whole-process wall time and peak memory of dist/wandb-login, each row as a ratio
 // against a bare Bun binary built with the same Bun and flags, measured in the same run,
-// interleaved, with the target beside it; a "floor" program that only writes the netrc; then how
-// a store and a lookup scale with the netrc's size (plain, off the fast path, broken), beside
-// Python's netrc parsing the same file; then the release's download sizes (after `npm run
+// interleaved, with the target beside it; "floor" programs for what the design cannot avoid (the
+// netrc write alone; node:fs and consola with one line, and with the write); then how a store and
+// a lookup scale with the netrc's size (plain, off the fast path, broken), beside the floor of
+// reading and rewriting that file and Python's netrc parsing it; then the release's download sizes (after `npm run
 // release`). Every binary is measured in the same page-cache state, said in the output. Not a
 // test: it prints each target and whether it held, and writes dist/bench/results.json.
 // `bun scripts/bench.ts --readme` (npm run bench:readme) prints the README's tables from that JSON.
@@ -50,6 +51,7 @@ interface ScalingRow {
   name: string;
   bytes: number;
   store: Row;
+  floor?: Row; // read the file, write it back with our entry, fsync, rename
   lookup: Row;
   python: Row | null;
 }
@@ -115,6 +117,7 @@ function render(r: Results): string {
         "store",
         "store RSS",
         "target",
+        "floor: read, write, fsync, rename",
         "lookup (`status`)",
         "lookup RSS",
         "Python `netrc` parse",
@@ -126,6 +129,7 @@ function render(r: Results): string {
         ms(s.store.ms),
         mb(s.store.rss),
         targetText(s.store.target, s.store),
+        s.floor ? ms(s.floor.ms) : "–",
         `${ms(s.lookup.ms)}${s.lookup.exit ? ` (exit ${s.lookup.exit})` : ""}`,
         mb(s.lookup.rss),
         s.python ? `${ms(s.python.ms)}${s.python.runs === 1 ? " (1 run)" : ""}` : "–",
@@ -160,6 +164,9 @@ const RUNS = Math.max(2, Number(process.env.BENCH_RUNS ?? 100));
 const BIN = "dist/wandb-login";
 const BARE = "dist/bench/bare";
 const FLOOR = "dist/bench/floor";
+const FLOOR_READ = "dist/bench/floor-read";
+const FLOOR_STORE = "dist/bench/floor-store";
+const FLOOR_BIG = "dist/bench/floor-big";
 const HAS_TIME = existsSync("/usr/bin/time");
 if (!HAS_TIME) console.error("no /usr/bin/time (GNU time): peak RSS is not measured");
 
@@ -187,9 +194,49 @@ closeSync(fd);
 renameSync(temp, netrc);
 `,
 );
+// The design's floors: node:fs (sync file I/O) and consola (output) are the design card's; what a run
+// that reads and says one line, and a store, cannot avoid with them. And a large file's: read it,
+// write it back, fsync, rename.
+const LOGGER = `const { createConsola, LogTypes } = require("consola/core");
+const { info, success, warn, error } = LogTypes;
+const reporters = [{ log: (e) => writeSync(2, \`wandb: \${e.args.join(" ")}\\n\`) }];
+const log = createConsola({ reporters, level: 3, throttle: 0, types: { info, success, warn, error } });`;
+writeFileSync(
+  "dist/bench/floor-read.ts",
+  `import { existsSync, writeSync } from "node:fs";\n${LOGGER}
+if (!existsSync(process.env.HOME + "/.netrc")) log.info("W&B API key is configured (from WANDB_API_KEY).");\n`,
+);
+writeFileSync(
+  "dist/bench/floor-store.ts",
+  `import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";\n${LOGGER}
+const netrc = process.env.NETRC!;
+const temp = \`\${netrc}.tmp-\${process.pid}\`;
+const fd = openSync(temp, "wx", 0o600);
+writeSync(fd, ${JSON.stringify(ENTRY)});
+fsyncSync(fd);
+closeSync(fd);
+renameSync(temp, netrc);
+log.info("Stored the API key for https://api.wandb.ai.");\n`,
+);
+writeFileSync(
+  "dist/bench/floor-big.ts",
+  `import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+const netrc = process.env.NETRC!;
+const bytes = readFileSync(netrc);
+const temp = \`\${netrc}.tmp-\${process.pid}\`;
+const fd = openSync(temp, "wx", 0o600);
+writeSync(fd, bytes);
+writeSync(fd, ${JSON.stringify(ENTRY)});
+fsyncSync(fd);
+closeSync(fd);
+renameSync(temp, netrc);\n`,
+);
 build(BIN);
 build(BARE, undefined, "dist/bench/bare.ts");
 build(FLOOR, undefined, "dist/bench/floor.ts");
+build(FLOOR_READ, undefined, "dist/bench/floor-read.ts");
+build(FLOOR_STORE, undefined, "dist/bench/floor-store.ts");
+build(FLOOR_BIG, undefined, "dist/bench/floor-big.ts");
 
 const api = Bun.serve({
   hostname: "127.0.0.1",
@@ -303,6 +350,17 @@ const startup: (Scenario & { target?: Target; note?: string })[] = [
     env: { NETRC: join(home, "floor") },
     note: "open temp, write, fsync, rename",
   },
+  {
+    name: "floor: node:fs, consola, one line",
+    argv: [FLOOR_READ],
+    note: "what a run that looks for a file and says so cannot avoid",
+  },
+  {
+    name: "floor: node:fs, consola, netrc write",
+    argv: [FLOOR_STORE],
+    env: { NETRC: join(home, "floor-store") },
+    note: "what a store cannot avoid",
+  },
   { name: "--help", argv: [BIN, "--help"], target: { ratio: 1.1 } },
   { name: "--version", argv: [BIN, "--version"], target: { ratio: 1.1 } },
   {
@@ -402,8 +460,14 @@ for (const [i, f] of files.entries()) {
     },
     // past a bad token Python sees no entry, so neither does status: exit 1 is the right answer
     { name: `lookup in ${f.name}`, argv: [BIN, "status"], env: { NETRC: withOurs }, exit: broken ? 1 : 0 },
+    {
+      name: `floor for ${f.name}`,
+      argv: [FLOOR_BIG],
+      env: { NETRC: `${path}.floor` },
+      prepare: [path, `${path}.floor`],
+    },
   ];
-  const [store, lookup] = await measure(scenarios, f.runs, f.runs);
+  const [store, lookup, floor] = await measure(scenarios, f.runs, f.runs);
   if (f.target)
     Object.assign(store, {
       target: f.target,
@@ -420,7 +484,7 @@ for (const [i, f] of files.entries()) {
       }
     : null;
   const [python] = py ? await measure([py], text.length > 1e6 ? 1 : f.runs, 1) : [null];
-  scaling.push({ name: f.name, bytes: text.length, store, lookup, python });
+  scaling.push({ name: f.name, bytes: text.length, store, floor, lookup, python });
 }
 const [ten, thousand, , plain] = scaling;
 const aboveBare = (plain.store.rss - bare.rss) / (plain.bytes / 1e6);
