@@ -181,62 +181,35 @@ const PYTHON = realPython();
 
 mkdirSync("dist/bench", { recursive: true });
 writeFileSync("dist/bench/bare.ts", 'console.log("x");\n');
-// The floor of this design: what a store cannot avoid, the netrc write and nothing else.
-writeFileSync(
-  "dist/bench/floor.ts",
-  `import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
-const netrc = process.env.NETRC!;
-const temp = \`\${netrc}.tmp-\${process.pid}\`;
-const fd = openSync(temp, "wx", 0o600);
-writeSync(fd, ${JSON.stringify(ENTRY)});
-fsyncSync(fd);
-closeSync(fd);
-renameSync(temp, netrc);
-`,
-);
-// The design's floors: node:fs (sync file I/O) and consola (output) are the design card's; what a run
-// that reads and says one line, and a store, cannot avoid with them. And a large file's: read it,
-// write it back, fsync, rename.
+// The floors: what the design cannot avoid. The netrc write alone; node:fs (sync file I/O) and
+// consola (output), the design card's, with one line, and with the write; a large file read back
+// and rewritten.
+const FS_IMPORTS = `import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";`;
 const LOGGER = `const { createConsola, LogTypes } = require("consola/core");
 const { info, success, warn, error } = LogTypes;
 const reporters = [{ log: (e) => writeSync(2, \`wandb: \${e.args.join(" ")}\\n\`) }];
 const log = createConsola({ reporters, level: 3, throttle: 0, types: { info, success, warn, error } });`;
-writeFileSync(
-  "dist/bench/floor-read.ts",
-  `import { existsSync, writeSync } from "node:fs";\n${LOGGER}
-if (!existsSync(process.env.HOME + "/.netrc")) log.info("W&B API key is configured (from WANDB_API_KEY).");\n`,
-);
-writeFileSync(
-  "dist/bench/floor-store.ts",
-  `import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";\n${LOGGER}
-const netrc = process.env.NETRC!;
+const netrcWrite = (before = "") => `const netrc = process.env.NETRC!;
 const temp = \`\${netrc}.tmp-\${process.pid}\`;
 const fd = openSync(temp, "wx", 0o600);
-writeSync(fd, ${JSON.stringify(ENTRY)});
+${before}writeSync(fd, ${JSON.stringify(ENTRY)});
 fsyncSync(fd);
 closeSync(fd);
 renameSync(temp, netrc);
-log.info("Stored the API key for https://api.wandb.ai.");\n`,
-);
-writeFileSync(
-  "dist/bench/floor-big.ts",
-  `import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
-const netrc = process.env.NETRC!;
-const bytes = readFileSync(netrc);
-const temp = \`\${netrc}.tmp-\${process.pid}\`;
-const fd = openSync(temp, "wx", 0o600);
-writeSync(fd, bytes);
-writeSync(fd, ${JSON.stringify(ENTRY)});
-fsyncSync(fd);
-closeSync(fd);
-renameSync(temp, netrc);\n`,
-);
+`;
+const floors: Record<string, string> = {
+  [FLOOR]: netrcWrite(),
+  [FLOOR_READ]: `${LOGGER}
+if (!existsSync(process.env.HOME + "/.netrc")) log.info("W&B API key is configured (from WANDB_API_KEY).");\n`,
+  [FLOOR_STORE]: `${LOGGER}\n${netrcWrite()}log.info("Stored the API key for https://api.wandb.ai.");\n`,
+  [FLOOR_BIG]: netrcWrite("writeSync(fd, readFileSync(netrc));\n"),
+};
 build(BIN);
 build(BARE, undefined, "dist/bench/bare.ts");
-build(FLOOR, undefined, "dist/bench/floor.ts");
-build(FLOOR_READ, undefined, "dist/bench/floor-read.ts");
-build(FLOOR_STORE, undefined, "dist/bench/floor-store.ts");
-build(FLOOR_BIG, undefined, "dist/bench/floor-big.ts");
+for (const [binary, body] of Object.entries(floors)) {
+  writeFileSync(`${binary}.ts`, `${FS_IMPORTS}\n${body}`);
+  build(binary, undefined, `${binary}.ts`);
+}
 
 const api = Bun.serve({
   hostname: "127.0.0.1",
