@@ -1,10 +1,11 @@
 // wandb-login: store a W&B API key where the W&B SDKs find it, as one native binary.
 //
 // Read top to bottom. Sections, each under a `// --- name ---` line:
-//   constants · boot (the quick --help/--version answer) · types and errors
-//   the story: runCommand, then runLogin, runStatus and runLogout, each followed by its steps
-//   command line · lookup (the host, key sources, the SDK's order) · secrets and output
-//   settings · netrc reading · netrc writing · files and locks · world and terminal · network · main
+//   constants · the command and option table · boot (the quick --help/--version answer)
+//   types and errors · the story: runCommand, then runLogin, runStatus, runLogout, runToken,
+//   runWhoami and runIdentity, each followed by its steps · command line · lookup (the host, key
+//   sources, the SDK's order) · secrets and output · settings · netrc reading · netrc writing
+//   files and locks (paths among them) · world and terminal · network · main
 // Every side effect (env, home, cwd, files, streams, fetch, clock, pid) comes in through one
 // `World` value, so tests run `main(argv, world)` in-process.
 import type { ArgDef, ArgsDef, BooleanArgDef, StringArgDef } from "citty";

@@ -9,6 +9,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -27,9 +28,22 @@ export const MACHINE = "api.wandb.ai";
 export const entry = (machine: string, key: string) =>
   `machine ${machine}\n  login user\n  password ${key}\n`;
 
+const madeFolders: string[] = [];
+/** A fresh folder in the system's temp folder; every one goes when the test process ends. */
 export function tempDir(prefix = "wl-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeFolders.push(dir);
+  return dir;
 }
+process.on("exit", () => {
+  for (const dir of madeFolders) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* one a test made unremovable stays: the run's result is what matters */
+    }
+  }
+});
 
 export interface Run {
   code: number;
