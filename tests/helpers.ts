@@ -29,21 +29,22 @@ export const entry = (machine: string, key: string) =>
   `machine ${machine}\n  login user\n  password ${key}\n`;
 
 const madeFolders: string[] = [];
-/** A fresh folder in the system's temp folder; every one goes when the test process ends. */
+/** A fresh folder in the system's temp folder; every one goes when the run ends (tests/cleanup.ts). */
 export function tempDir(prefix = "wl-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   madeFolders.push(dir);
   return dir;
 }
-process.on("exit", () => {
-  for (const dir of madeFolders) {
+
+export function removeTempDirs(): void {
+  for (const dir of madeFolders.splice(0)) {
     try {
       rmSync(dir, { recursive: true, force: true });
     } catch {
       /* one a test made unremovable stays: the run's result is what matters */
     }
   }
-});
+}
 
 export interface Run {
   code: number;
