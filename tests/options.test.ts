@@ -14,7 +14,19 @@ import {
   type OptionDef,
   parseCommandLine,
 } from "../login";
-import { fakeApi, has, KEY40, KEY_V1, leaks, runCli, runCliAsync, tempDir, testIf, VIEWER } from "./helpers";
+import {
+  entry,
+  fakeApi,
+  has,
+  KEY40,
+  KEY_V1,
+  leaks,
+  runCli,
+  runCliAsync,
+  tempDir,
+  testIf,
+  VIEWER,
+} from "./helpers";
 
 const COMMAND_NAMES = ["login", "status", "logout", "token", "whoami", "identity", "completion"] as const;
 type Name = (typeof COMMAND_NAMES)[number];
@@ -257,7 +269,6 @@ describe("citty's parser is the judge of the values", () => {
   });
 });
 
-const entry = (m: string, k: string) => `machine ${m}\n  login user\n  password ${k}\n`;
 const KEY_B = "b".repeat(40);
 
 describe("token: the key the W&B SDK would send, alone on stdout", () => {

@@ -4,11 +4,22 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fakeApi, KEY40, KEY_V1, leaks, modeOf, read, runCli, runCliAsync, tempDir, VIEWER } from "./helpers";
+import {
+  entry,
+  fakeApi,
+  KEY40,
+  KEY_V1,
+  leaks,
+  modeOf,
+  read,
+  runCli,
+  runCliAsync,
+  tempDir,
+  VIEWER,
+} from "./helpers";
 
 const KEY_B = "b".repeat(40);
 const KEY_C = "c".repeat(40);
-const entry = (m: string, k: string) => `machine ${m}\n  login user\n  password ${k}\n`;
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 /** A JWT-shaped token (unsigned: nobody checks the signature here) expiring `inSeconds` from now. */
 const jwt = (inSeconds = 3600, claims: object = {}) =>

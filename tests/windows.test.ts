@@ -7,7 +7,19 @@ import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "../scripts/build";
-import { BIN, fakeApi, has, KEY40, KEY_V1, type Run, tempDir, testIf, VIEWER } from "./helpers";
+import {
+  BIN,
+  entry,
+  fakeApi,
+  MACHINE,
+  has,
+  KEY40,
+  KEY_V1,
+  type Run,
+  tempDir,
+  testIf,
+  VIEWER,
+} from "./helpers";
 
 const VERSION: string = require("../package.json").version;
 const MINGW = "x86_64-w64-mingw32-gcc";
@@ -81,8 +93,6 @@ function reset(): void {
   rmSync(unixPath("C:\\elsewhere"), { recursive: true, force: true });
 }
 
-const entry = (key: string, machine = "api.wandb.ai") =>
-  `machine ${machine}\n  login user\n  password ${key}\n`;
 const masked = (key: string) => `…${key.slice(-4)}`;
 
 beforeAll(() => {
@@ -166,7 +176,7 @@ describe("the Windows build under wine", () => {
     const r = run([KEY40]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`Appending key for api.wandb.ai to your netrc file: ${inProfile("_netrc")}\n`);
-    expect(readFileSync(unixPath(inProfile("_netrc")), "latin1")).toBe(entry(KEY40));
+    expect(readFileSync(unixPath(inProfile("_netrc")), "latin1")).toBe(entry(MACHINE, KEY40));
     expect(existsSync(unixPath(inProfile(".netrc")))).toBe(false);
     expect(r.stdout + r.stderr).not.toContain(KEY40);
   });
@@ -186,7 +196,7 @@ describe("the Windows build under wine", () => {
       stored: true,
       netrc: inProfile("_netrc"),
     });
-    expect(readFileSync(unixPath(inProfile("_netrc")), "latin1")).toBe(entry(KEY_V1));
+    expect(readFileSync(unixPath(inProfile("_netrc")), "latin1")).toBe(entry(MACHINE, KEY_V1));
   });
 
   testIf(
@@ -242,7 +252,7 @@ describe("the Windows build under wine", () => {
     const r = run([KEY40], { NETRC: netrc });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`your netrc file: ${netrc}\n`);
-    expect(readFileSync(unixPath(netrc), "latin1")).toBe(entry(KEY40));
+    expect(readFileSync(unixPath(netrc), "latin1")).toBe(entry(MACHINE, KEY40));
     expect(existsSync(unixPath(inProfile("_netrc")))).toBe(false);
     expect(JSON.parse(run(["status", "--json"], { NETRC: netrc }).stdout).key).toBe(masked(KEY40));
   });
@@ -260,7 +270,7 @@ describe("the Windows build under wine", () => {
       expect(r.stderr).toContain("alice");
       expect(api.seen.at(-1)?.headers.authorization).toBe(`Basic ${btoa(`api:${KEY40}`)}`);
       const machine = new URL(api.url).host;
-      expect(readFileSync(unixPath(inProfile("_netrc")), "latin1")).toBe(entry(KEY40, machine));
+      expect(readFileSync(unixPath(inProfile("_netrc")), "latin1")).toBe(entry(machine, KEY40));
       const settings = readFileSync(unixPath(inProfile(".config\\wandb\\settings")), "utf8");
       expect(settings).toContain(`base_url = ${api.url}`);
     } finally {
@@ -376,7 +386,7 @@ describe("the hidden prompt under wine, typed in tmux", () => {
       expect(end).toEqual({ code: 0, echo: true });
       expect(p.screen()).not.toContain(KEY40);
       expect(p.screen()).toContain(`Stored the API key ${masked(KEY40)}`);
-      expect(readFileSync(unixPath(inProfile("_netrc")), "latin1")).toBe(entry(KEY40));
+      expect(readFileSync(unixPath(inProfile("_netrc")), "latin1")).toBe(entry(MACHINE, KEY40));
     },
     40_000,
   );
@@ -461,7 +471,7 @@ describe("spec §11 (Windows): the home, mode bits, the prompt", () => {
   )(
     "the home folder is USERPROFILE's, not HOME's: with HOME set, the key lands in %USERPROFILE%\\_netrc",
     () => {
-      expect(seen.homeFiles).toEqual({ elsewhere: false, profile: entry(KEY40) });
+      expect(seen.homeFiles).toEqual({ elsewhere: false, profile: entry(MACHINE, KEY40) });
     },
   );
 
