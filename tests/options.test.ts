@@ -116,7 +116,7 @@ describe("help pages and completions come from the one table", () => {
   });
 
   test.each(COMMAND_NAMES.filter((c) => c !== "login"))(
-    "`help %s` and `%s --help` print that page",
+    "`help COMMAND` and `COMMAND --help` print that page: %s",
     (command) => {
       const viaWord = runCli(["help", command]);
       const viaFlag = runCli([...words(command).slice(0, 1), "--help"]);
