@@ -1961,6 +1961,7 @@ function parseTokens(text: string, focus?: string, tally?: Tally): NetrcParse {
   let pending = false; // the entry before read this token: it is the next top-level one
   let danglingAtEof = false;
   const kept = focus === undefined ? null : keptEntry(focus);
+  const count = (start: number, end: number) => tally && countEntry(tally, { start, end, ours: false });
   for (;;) {
     const lineBefore = lex.line;
     if (!pending) lex.next();
@@ -1984,7 +1985,6 @@ function parseTokens(text: string, focus?: string, tally?: Tally): NetrcParse {
       stop(`bad toplevel token ${JSON.stringify(lex.value())}`);
       continue;
     }
-    const count = (start: number, end: number) => tally && countEntry(tally, { start, end, ours: false });
     if (kept && kind === "machine" && lex.skipPlainEntries(kept, count)) {
       pending = true;
       danglingAtEof = false;
@@ -2555,7 +2555,7 @@ type FileWorld = Pick<World, "fs" | "cwd" | "uid">;
 function resolvePath(world: FileWorld, path: string, hops = { left: 40 }): string {
   const { fs } = world;
   const absolute = resolve(world.cwd, path);
-  // no link on the way, the common case: two native calls that do not throw
+  // no link on the way, the common case: three native calls, none of which throws
   const real = lstatOrNull(fs, absolute) ? absolute : dirname(absolute);
   if (exists(fs, real) && realOrNull(fs, real) === real) return absolute;
   const parts = absolute.split(/[\\/]+/).filter(Boolean);
