@@ -524,11 +524,13 @@ function storeKey(ctx: Context, key: string): void {
   checkNetrcTarget(world, netrc);
   const edits = opts.host !== undefined || opts.cloud ? hostSettingsEdits(world, host) : [];
   for (const [path] of edits) checkSettingsTarget(world, path);
-  const undo = writeHostSettings(world, edits, log);
+  const rollback = new Rollback();
   try {
+    const updated = edits.filter(([path, changes]) => writeSettings(world, path, changes, log, rollback));
     writeNetrcKey(ctx, key);
+    for (const [path] of updated) log.info(`Updated settings file ${path}`);
   } catch (e) {
-    undo();
+    rollback.run();
     throw e;
   }
   const { env } = world;
@@ -556,38 +558,20 @@ function checkSettingsTarget(world: World, path: string): void {
   if (!regularOrMissing(world, path)) throw new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`);
 }
 
-/** Applies the edits (settings keep their mode); returns what puts every file back as it was. */
-function writeHostSettings(world: World, edits: [string, Record<string, string | null>][], log: Log) {
-  const undone: (() => void)[] = [];
-  for (const [path, changes] of edits) {
-    let folders: string[] = [];
-    let before: string | null = null;
-    const edit = (old: string | null) => {
-      const next = updateSettings(old ?? "", changes);
-      if (next === (old ?? "")) return null;
-      if (old === null) folders = makeFolderFor(world, path);
-      before = old;
-      return next;
-    };
-    if (!updateFileLocked(world, path, edit, log, false)) continue;
-    log.info(`Updated settings file ${path}`);
-    undone.unshift(() => restoreFile(world, path, before, folders));
-  }
-  return () => {
-    for (const undo of undone) undo();
+/** One settings file edited (it keeps its mode; a new one is 0600 in 0700 folders); false when
+ * nothing changed. */
+function writeSettings(
+  world: World,
+  path: string,
+  changes: Record<string, string | null>,
+  log: Log,
+  rollback: Rollback,
+): boolean {
+  const edit = (old: string | null) => {
+    const next = updateSettings(old ?? "", changes);
+    return next === (old ?? "") ? null : next;
   };
-}
-
-/** Puts a file back: its old text, or no file (and none of the folders made for it). */
-function restoreFile(world: World, path: string, old: string | null, folders: string[]): void {
-  const quiet = { info: () => {} };
-  try {
-    if (old !== null) updateFileLocked(world, path, () => old, quiet, false);
-    else world.fs.rmSync(resolvePath(world, path), { force: true });
-    for (const folder of folders.toReversed()) world.fs.rmdirSync(folder);
-  } catch {
-    /* the error that made us undo is the one to report */
-  }
+  return writeCarefully(world, path, edit, log, { secret: false, folders: true, rollback });
 }
 
 function writeNetrcKey({ world, netrc, machine, log }: Context, key: string): void {
@@ -597,7 +581,7 @@ function writeNetrcKey({ world, netrc, machine, log }: Context, key: string): vo
     result = updateNetrc(old ?? "", machine, key);
     return result.text;
   };
-  updateFileLocked(world, netrc, change, log);
+  writeCarefully(world, netrc, change, log);
   if (created) log.info("No netrc file found, creating one.");
   if (result?.replaced) log.info(`Replacing the key for ${machine} in your netrc file: ${netrc}`);
   else log.info(`Appending key for ${machine} to your netrc file: ${netrc}`);
@@ -791,7 +775,7 @@ function runLogout(ctx: Context): LogoutReport {
         };
       return removed ? result.text : null;
     };
-    updateFileLocked(world, netrc, remove, log);
+    writeCarefully(world, netrc, remove, log);
   }
   const gone = `Removed the key for ${machine} from ${netrc}.`;
   const why = regular ? "" : ` (${NOT_REGULAR})`;
@@ -879,11 +863,28 @@ async function handOverActionsToken(ctx: Context): Promise<string> {
   const jwt = await requestActionsToken(url, bearer, opts.audience ?? host, world);
   secrets.add(jwt);
   const file = join(temp, "wandb-identity-token");
-  updateFileLocked(world, file, () => `${jwt}\n`, log);
-  appendLine(world, githubEnv, `WANDB_IDENTITY_TOKEN_FILE=${file}`);
-  const cache = credentialsFile(world);
-  if (cache && !exists(world.fs, dirname(cache))) makeFolderFor(world, cache);
+  const rollback = new Rollback();
+  try {
+    writeCarefully(world, file, () => `${jwt}\n`, log, { rollback });
+    appendLine(world, githubEnv, `WANDB_IDENTITY_TOKEN_FILE=${file}`, rollback);
+    makeCacheFolder(world, rollback);
+  } catch (e) {
+    rollback.run();
+    throw e;
+  }
   return file;
+}
+
+/** The folder of the SDK's token cache, which wandb-core does not create: without it, the SDK
+ * exchanges the token again on every start, and fails once the job's token has expired. */
+function makeCacheFolder(world: World, rollback: Rollback): void {
+  const cache = credentialsFile(world);
+  if (!cache || exists(world.fs, dirname(cache))) return;
+  try {
+    makeFolderFor(world, cache, rollback);
+  } catch (e) {
+    throw asWriteError(cache, e);
+  }
 }
 
 /** `'path'` for a POSIX shell, unquoted when it needs no quotes. */
@@ -2568,6 +2569,7 @@ function resolvePath(world: FileWorld, path: string, hops = { left: 40 }): strin
       continue;
     }
     if (--hops.left < 0) throw new LoginError(`Cannot resolve ${path}: too many symbolic links.`);
+    if (isRoot(world) && st.uid !== 0) checkStickyLink(world, next, st.uid, done);
     const target = resolvePath(world, resolve(done, fs.readlinkSync(next)), hops);
     if (isRoot(world) && st.uid !== 0) checkForeignLink(world, next, st.uid, target);
     done = target;
@@ -2575,20 +2577,38 @@ function resolvePath(world: FileWorld, path: string, hops = { left: 40 }): strin
   return done;
 }
 
-/** What `look` finds, or null when there is nothing to be had: a missing file, or a parent that is
- * no folder (the read or write reports that). */
-function orNull<T>(look: () => T | undefined): T | null {
+/** What `look` finds at `path`, or null when nothing is there: no entry, or a parent that is no
+ * folder (the read or write reports that). Any other failure (EIO, EACCES) is an error naming the
+ * path, never "missing": a disk that fails must not read as a file that is not there. */
+function orNull<T>(path: string, look: () => T | undefined, missing = NOT_THERE): T | null {
   try {
     return look() ?? null;
-  } catch {
-    return null;
+  } catch (e) {
+    if (missing.includes((e as NodeJS.ErrnoException).code ?? "")) return null;
+    throw new LoginError(`Cannot read ${path}: ${errorText(e)}.`);
   }
 }
-const lstatOrNull = (fs: Fs, path: string) => orNull(() => fs.lstatSync(path, { throwIfNoEntry: false }));
-const statOrNull = (fs: Fs, path: string) => orNull(() => fs.statSync(path, { throwIfNoEntry: false }));
-const realOrNull = (fs: Fs, path: string) => orNull(() => fs.realpathSync.native(path));
+const NOT_THERE = ["ENOENT", "ENOTDIR"];
+const lstatOrNull = (fs: Fs, path: string) =>
+  orNull(path, () => fs.lstatSync(path, { throwIfNoEntry: false }));
+const statOrNull = (fs: Fs, path: string) => orNull(path, () => fs.statSync(path, { throwIfNoEntry: false }));
+// a loop of links is left to resolvePath's walk, which names it
+const realOrNull = (fs: Fs, path: string) =>
+  orNull(path, () => fs.realpathSync.native(path), [...NOT_THERE, "ELOOP"]);
 /** Whether something is at `path` (through links); cheaper than existsSync, which throws inside. */
 const exists = (fs: Fs, path: string) => statOrNull(fs, path) !== null;
+
+/** The kernel's protected_symlinks rule, applied by us (it is often off): in a world-writable sticky
+ * folder (/tmp, a shared RUNNER_TEMP) root follows a link only when root or the folder's owner made
+ * it, whatever it points to: anyone can plant one there, pointing into a folder of their own. */
+function checkStickyLink(world: FileWorld, link: string, owner: number, folder: string): void {
+  const st = statOrNull(world.fs, folder);
+  if (!st || (st.mode & 0o1002) !== 0o1002 || st.uid === owner) return;
+  throw new LoginError(
+    `Refusing to follow ${link} as root: that link belongs to uid ${owner}, in the world-writable sticky ` +
+      `folder ${folder}, which anyone can plant links in. Remove the link, or use a path of your own.`,
+  );
+}
 
 /** Root follows a link that user `owner` made only to a file (or, dangling, a folder) `owner` owns. */
 function checkForeignLink(world: FileWorld, link: string, owner: number, target: string): void {
@@ -2604,12 +2624,7 @@ function checkForeignLink(world: FileWorld, link: string, owner: number, target:
 /** True when `path` (through its links) is a regular file or does not exist: devices, FIFOs,
  * sockets and folders are never opened for reading nor replaced. */
 function regularOrMissing(world: World, path: string): boolean {
-  try {
-    return world.fs.statSync(resolvePath(world, path), { throwIfNoEntry: false })?.isFile() ?? true;
-  } catch (e) {
-    if (e instanceof LoginError) throw e;
-    return true; // a parent that is no folder: the write says why
-  }
+  return statOrNull(world.fs, resolvePath(world, path))?.isFile() ?? true; // no parent folder: the write says why
 }
 
 /** A regular file's bytes as a latin1 string (at most `limit`), or null when it does not exist.
@@ -2655,24 +2670,40 @@ function checkAppendable(world: World, path: string): void {
   try {
     fs.accessSync(exists(fs, path) ? path : dirname(path), fs.constants.W_OK);
   } catch (e) {
-    throw new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
+    throw asWriteError(path, e);
   }
 }
 
-/** Appends `line` to the file unless it holds it already: running twice adds nothing. */
-function appendLine(world: World, path: string, line: string): void {
-  const old = readText(world, path) ?? "";
-  if (old.split(/\r?\n/).includes(line)) return;
+/**
+ * Appends `line` to the file unless it holds it already (running twice adds nothing), through the
+ * same checks as every write: every byte written and fsynced, or the file put back as it was. The
+ * undo goes into `rollback` before the append.
+ */
+function appendLine(world: World, path: string, line: string, rollback?: Rollback): void {
+  const { fs } = world;
+  const target = resolvePath(world, path);
+  const old = readText(world, target);
+  if (old?.split(/\r?\n/).includes(line)) return;
+  const putBack = () =>
+    old === null ? fs.rmSync(target, { force: true }) : fs.truncateSync(target, old.length);
+  let fd: number | undefined;
   try {
-    world.fs.appendFileSync(resolvePath(world, path), `${old && !old.endsWith("\n") ? "\n" : ""}${line}\n`);
+    fd = fs.openSync(target, "a", 0o600);
+    rollback?.add(putBack);
+    const text = `${old && !old.endsWith("\n") ? "\n" : ""}${line}\n`;
+    writeAll(fs, fd, toBytes(text));
+    fs.fsyncSync(fd);
   } catch (e) {
-    throw new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
+    cleanUp(putBack);
+    throw asWriteError(path, e);
+  } finally {
+    if (fd !== undefined) cleanUp(() => fs.closeSync(fd!)); // fsynced, or failed already
   }
 }
 
 /** Creates the missing folders above `file`, private (0700), each owned like the folder it is
- * created in when that is another user's; returns the ones it made, outermost first. */
-function makeFolderFor(world: World, file: string): string[] {
+ * created in when that is another user's; each one made goes into `rollback` at once. */
+function makeFolderFor(world: World, file: string, rollback?: Rollback): void {
   const { fs } = world;
   const missing: string[] = [];
   let at = dirname(resolvePath(world, file));
@@ -2680,18 +2711,12 @@ function makeFolderFor(world: World, file: string): string[] {
     missing.unshift(at);
     at = dirname(at);
   }
-  const made: string[] = [];
-  try {
-    const owner = ownerFor(world, at);
-    for (const folder of missing) {
-      if (!makeFolder(fs, folder)) continue; // another run made it meanwhile: it is not ours to undo
-      made.push(folder);
-      if (owner) fs.chownSync(folder, owner.uid, owner.gid);
-    }
-  } catch (e) {
-    throw new LoginError(`Cannot write ${file}: ${errorText(e)}.`);
+  const owner = ownerFor(world, at);
+  for (const folder of missing) {
+    if (!makeFolder(fs, folder)) continue; // another run made it meanwhile: it is not ours to undo
+    rollback?.add(() => fs.rmdirSync(folder));
+    if (owner) fs.chownSync(folder, owner.uid, owner.gid);
   }
-  return made;
 }
 
 /** Makes one folder (0700); false when a folder is there already. */
@@ -2711,7 +2736,30 @@ interface Owner {
 }
 
 /** Where a write says what it noticed: the log, or nowhere. */
-type Notes = { info: (message: string) => void };
+type Notes = { info: (message: string) => void; warn: (message: string) => void };
+const QUIET: Notes = { info: () => {}, warn: () => {} };
+
+/** A clean-up step, which cannot change a run's outcome: a failure is told in `notes` (what it
+ * left, the next run clears), or dropped where an earlier error is the one to report. */
+function cleanUp(step: () => void, notes = QUIET, what = "clean up"): void {
+  try {
+    step();
+  } catch (e) {
+    notes.warn(`Could not ${what}: ${errorText(e)}. The next run clears it.`);
+  }
+}
+
+/** What a run changed, and how to put each back: a step is added before its change is made, and
+ * they run newest first when a later change fails (the error that made us undo is the one reported). */
+class Rollback {
+  private readonly steps: (() => void)[] = [];
+  add(step: () => void): void {
+    this.steps.unshift(step);
+  }
+  run(): void {
+    for (const step of this.steps.splice(0)) cleanUp(step);
+  }
+}
 
 /** Whom a new file in `folder` must belong to: as root, the folder's owner when that is another
  * user (`sudo wandb-login` over /home/app leaves app's files app's); otherwise nobody else. */
@@ -2733,102 +2781,167 @@ function checkPlanted(world: World, target: string): void {
   );
 }
 
+/** How one file is written: see writeCarefully. */
+interface WriteOptions {
+  secret?: boolean; // mode 0600 (a looser one is tightened, with a note), never a file another user planted
+  folders?: boolean; // the missing folders above it are made (0700)
+  rollback?: Rollback; // where the undo of this write goes, added before it is committed
+}
+
 /**
- * Read-modify-write under a lock beside the file: a temp file in the same folder, written, fsynced,
- * owned like the old file, renamed over the target. Mode 0600 for a `secret` file (a looser one is
- * tightened, with a note); others keep theirs (new ones are 0600). `change` gets the current text
- * (null: no file) and returns the new text, or null to leave the file alone. The folder must exist.
- * A run killed mid-write leaves the old file whole; its lock and temp file go with the next run.
+ * The one careful writer: every file this tool changes goes through it. `change` gets the current
+ * text (null: no file) and returns the new text, or null to leave the file alone. Its steps:
+ *  1. resolve the path (links checked, as root) and check that it is a regular file or missing;
+ *  2. take the lock beside it, and finish or clear what dead runs left there (clearLeftovers);
+ *  3. read the file and compute its new text;
+ *  4. write a temp file in the same folder: every byte, its mode and owner, fsynced (writeTemp);
+ *  5. commit, its undo registered just before: a rename over the file, or a mount point rewritten
+ *     in place, its old bytes put back if that fails part-way (commitTemp);
+ *  6. release the lock. After the commit, clean-up is best-effort and told: it never fails the run.
+ * A failure before the commit leaves the file as it was, removes the temp file and the lock, and is
+ * a LoginError naming the file and the cause. A run killed anywhere leaves the old file or the new;
+ * what it left beside it goes with the next run.
  */
-function updateFileLocked(
+function writeCarefully(
   world: World,
   path: string,
   change: (old: string | null) => string | null,
-  log: Notes,
-  secret = true,
+  notes: Notes,
+  { secret = true, folders = false, rollback }: WriteOptions = {},
 ): boolean {
-  const { fs } = world;
-  const fail = (e: unknown): never => {
-    throw e instanceof LoginError ? e : new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
-  };
   const target = resolvePath(world, path);
   // reused below while the file is still missing
-  const forNoFile = exists(fs, target) ? undefined : change(null);
+  const forNoFile = exists(world.fs, target) ? undefined : change(null);
   if (forNoFile === null) return false; // nothing to remove: no lock
-  if (!regularOrMissing(world, target)) fail(new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`));
+  if (!regularOrMissing(world, target)) throw new LoginError(`Cannot write ${path}: ${NOT_REGULAR}.`);
   if (secret) checkPlanted(world, target);
-  const lock = `${target}.lock`;
-  for (;;) {
-    const mine = acquireLock(world, lock, fail);
-    let owned = true;
-    const temp = `${target}.tmp-${world.pid}-${world.now().toString(36)}`;
-    try {
-      clearLeftovers(world, target);
-      const old = readText(world, target);
-      const next = old === null && forNoFile !== undefined ? forNoFile : change(old);
-      if (next === null) return false;
-      const before = old === null ? undefined : fs.statSync(target);
-      const mode = secret || !before ? 0o600 : before.mode & 0o777;
-      writeTemp(world, temp, next, mode, before ?? ownerFor(world, dirname(target)));
-      owned = isLock(world, lock, mine);
-      if (!owned) {
-        fs.rmSync(temp, { force: true });
-        continue; // taken as stale meanwhile: start over
-      }
-      replaceWith(world, temp, target, log);
-      if (secret && before && before.mode & 0o077 && world.platform !== "win32") {
-        log.info(`Tightened the permissions of ${path} from ${octal(before.mode & 0o777)} to 0600.`);
-      }
-      return true;
-    } catch (e) {
-      fs.rmSync(temp, { force: true });
-      return fail(e);
-    } finally {
-      const ours = owned && isLock(world, lock, mine);
-      fs.closeSync(mine.fd!);
-      if (ours) fs.unlinkSync(lock);
+  const job: WriteJob = { world, path, target, change, forNoFile, notes, secret, rollback };
+  try {
+    if (forNoFile !== undefined && folders) makeFolderFor(world, target, rollback);
+    for (;;) {
+      const written = writeUnderLock(job);
+      if (written !== undefined) return written;
     }
+  } catch (e) {
+    throw asWriteError(path, e);
   }
 }
 
-/** The new content, complete and on disk, in a 0600 temp file owned like the file it replaces. */
+interface WriteJob extends Required<Omit<WriteOptions, "folders" | "rollback">> {
+  world: World;
+  path: string;
+  target: string;
+  change: (old: string | null) => string | null;
+  forNoFile?: string;
+  notes: Notes;
+  rollback?: Rollback;
+}
+
+const asWriteError = (path: string, e: unknown) =>
+  e instanceof LoginError ? e : new LoginError(`Cannot write ${path}: ${errorText(e)}.`);
+
+/** Steps 2 to 6: true when written, false when there was nothing to write, undefined when the lock
+ * was taken from us as stale meanwhile (the caller starts over). */
+function writeUnderLock(job: WriteJob): boolean | undefined {
+  const { world, target, notes } = job;
+  const lock = acquireLock(world, `${target}.lock`);
+  const temp = `${target}.tmp-${world.pid}-${world.now().toString(36)}`;
+  let committed = false;
+  try {
+    clearLeftovers(world, target);
+    const old = readText(world, target);
+    const next = old === null && job.forNoFile !== undefined ? job.forNoFile : job.change(old);
+    if (next === null) return false;
+    const before = old === null ? undefined : world.fs.statSync(target);
+    const mode = job.secret || !before ? 0o600 : before.mode & 0o777;
+    writeTemp(world, temp, next, mode, before ?? ownerFor(world, dirname(target)));
+    if (!isLock(world, lock.path, lock)) return undefined;
+    job.rollback?.add(() => restoreFile(world, job.path, old, job.secret));
+    commitTemp(world, temp, target, next, old, notes);
+    committed = true;
+    if (job.secret && before && before.mode & 0o077 && world.platform !== "win32") {
+      notes.info(`Tightened the permissions of ${job.path} from ${octal(before.mode & 0o777)} to 0600.`);
+    }
+    return true;
+  } finally {
+    if (!committed) cleanUp(() => world.fs.rmSync(temp, { force: true }), notes, `remove ${temp}`);
+    releaseLock(world, lock, notes);
+  }
+}
+
+/** Puts a file back as it was: its old text, or no file. */
+function restoreFile(world: World, path: string, old: string | null, secret: boolean): void {
+  if (old !== null) writeCarefully(world, path, () => old, QUIET, { secret });
+  else world.fs.rmSync(resolvePath(world, path), { force: true });
+}
+
+/** Step 4: the new content, complete and on disk, in a 0600 temp file owned like the file it replaces. */
 function writeTemp(world: World, temp: string, text: string, mode: number, owner?: Owner): void {
   const { fs } = world;
   const fd = fs.openSync(temp, "wx", 0o600);
+  let written = false;
   try {
-    writeBytes(fs, fd, text);
+    writeText(fs, fd, text);
     fs.fchmodSync(fd, mode);
     if (owner && (owner.uid !== world.uid || owner.gid !== world.gid)) {
       try {
         fs.fchownSync(fd, owner.uid, owner.gid); // root over a user's home: the user keeps the file
-      } catch {
-        /* not root: the file becomes ours, as any rewrite by us would */
+      } catch (e) {
+        // not root: the file becomes ours, as any rewrite by us would
+        if ((e as NodeJS.ErrnoException).code !== "EPERM") throw e;
       }
     }
     fs.fsyncSync(fd);
+    written = true;
   } finally {
-    fs.closeSync(fd);
+    if (written) fs.closeSync(fd);
+    else cleanUp(() => fs.closeSync(fd)); // the error that stopped us is the one to report
   }
 }
 
-/** A byte string's bytes. Bun writes a large latin1 string at half a Buffer's speed (50 MB: 104 ms
- * against 55), so a large one goes through one reused 1 MiB Buffer (no second copy of the file);
- * a small one is written as it is (a Buffer's first use costs ≈0.2 ms). */
-function writeBytes(fs: Fs, fd: number, text: string): void {
+/** A byte string's bytes, all of them. Bun writes a large latin1 string at half a Buffer's speed
+ * (50 MB: 104 ms against 55), so a large one goes through one reused 1 MiB Buffer (no second copy
+ * of the file); a small one is written as it is (a Buffer's first use costs ≈0.2 ms). */
+function writeText(fs: Fs, fd: number, text: string): void {
   const size = 1 << 20;
-  if (text.length <= size) return void fs.writeSync(fd, text, null, "latin1");
+  if (text.length <= size) {
+    writeAll(fs, fd, text);
+    return;
+  }
   const chunk = Buffer.allocUnsafe(size);
   for (let at = 0; at < text.length; at += size) {
-    fs.writeSync(fd, chunk, 0, chunk.write(text.slice(at, at + size), "latin1"));
+    writeAll(fs, fd, chunk.subarray(0, chunk.write(text.slice(at, at + size), "latin1")));
+  }
+}
+
+/** Writes all of `data` (a byte string, or bytes) at the file's offset, or from `position` on: a
+ * short write is continued, and one that writes nothing is a full disk. */
+function writeAll(fs: Fs, fd: number, data: string | Uint8Array, position?: number): void {
+  for (let at = 0; at < data.length; ) {
+    const where = position === undefined ? null : position + at;
+    const written =
+      typeof data === "string"
+        ? fs.writeSync(fd, at ? data.slice(at) : data, where, "latin1")
+        : fs.writeSync(fd, data, at, data.length - at, where);
+    if (!(written > 0)) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+    at += written;
   }
 }
 
 /**
- * Renames the temp file over the target. A bind-mounted target (EBUSY, EXDEV) is rewritten in
- * place instead, from a `.pending-<pid>` copy of the complete new content: a run that dies
- * mid-rewrite leaves that copy, and the next run finishes the rewrite from it (finishPending).
+ * Step 5: the temp file replaces the target. A bind-mounted target (EBUSY, EXDEV) is rewritten in
+ * place instead, from a copy of the complete new content named `.pending-<pid>-<length>-<checksum>`:
+ * a run that dies mid-rewrite leaves it, and the next run finishes the rewrite from it when it is
+ * whole (clearLeftovers). A rewrite that fails puts the old bytes back, and the copy goes with it.
  */
-function replaceWith(world: World, temp: string, target: string, log: Notes) {
+function commitTemp(
+  world: World,
+  temp: string,
+  target: string,
+  next: string,
+  old: string | null,
+  notes: Notes,
+) {
   const { fs } = world;
   try {
     fs.renameSync(temp, target);
@@ -2837,27 +2950,58 @@ function replaceWith(world: World, temp: string, target: string, log: Notes) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== "EBUSY" && code !== "EXDEV") throw e;
   }
-  const pending = `${target}.pending-${world.pid}`;
+  const bytes = Buffer.from(next, "latin1");
+  const pending = pendingCopy(target, world.pid, bytes);
   fs.renameSync(temp, pending);
-  rewriteInPlace(world, target, fs.readFileSync(pending));
-  fs.rmSync(pending, { force: true });
-  log.info(`${target} is a mount point: rewrote it in place (the complete new content was saved first).`);
+  try {
+    rewriteInPlace(fs, target, bytes, old === null ? null : Buffer.from(old, "latin1"));
+  } catch (e) {
+    if (!(e instanceof TornFile)) cleanUp(() => fs.rmSync(pending, { force: true }));
+    throw e instanceof TornFile
+      ? new LoginError(`${e.message} ${pending} holds the complete new content.`)
+      : e;
+  }
+  cleanUp(() => fs.rmSync(pending, { force: true }), notes, `remove ${pending}`);
+  notes.info(`${target} is a mount point: rewrote it in place (the complete new content was saved first).`);
 }
 
-function rewriteInPlace({ fs }: World, target: string, bytes: Buffer): void {
+/** An in-place rewrite that failed, and whose old bytes could not be put back either. */
+class TornFile extends LoginError {}
+
+const checksum = (bytes: Uint8Array) => Bun.hash(bytes).toString(36);
+/** The name of an in-place rewrite's copy of `bytes`: whose it is, and how to tell that it is whole. */
+export const pendingCopy = (target: string, pid: number, bytes: Uint8Array) =>
+  `${target}.pending-${pid}-${bytes.length}-${checksum(bytes)}`;
+
+/** Writes `bytes` over the file's content; when that fails part-way, `old` goes back (truncating to
+ * the old length always fits). Closing after the fsync cannot lose what is on disk. */
+function rewriteInPlace(fs: Fs, target: string, bytes: Uint8Array, old: Uint8Array | null): void {
   const fd = fs.openSync(target, "r+");
-  try {
-    fs.writeSync(fd, bytes, 0, bytes.length, 0);
-    fs.ftruncateSync(fd, bytes.length);
+  const overwrite = (content: Uint8Array) => {
+    writeAll(fs, fd, content, 0);
+    fs.ftruncateSync(fd, content.length);
     fs.fsyncSync(fd);
+  };
+  try {
+    overwrite(bytes);
+  } catch (e) {
+    try {
+      if (old) overwrite(old);
+    } catch (again) {
+      throw new TornFile(
+        `Cannot write ${target}: ${errorText(e)}; putting its old bytes back failed too (${errorText(again)}).`,
+      );
+    }
+    throw e;
   } finally {
-    fs.closeSync(fd);
+    cleanUp(() => fs.closeSync(fd));
   }
 }
 
 /** A lock file is known by its inode and what is written in it: `<pid> <pid namespace>`. Ours is
  * held open while we work (`fd`): its inode cannot go to another file, so the inode alone says it. */
 interface LockId {
+  path: string;
   ino: number;
   owner: string;
   fd?: number;
@@ -2880,8 +3024,8 @@ function isLock(world: World, path: string, id: LockId): boolean {
   return st?.ino === id.ino && (id.fd !== undefined || lockOwner(world, path) === id.owner);
 }
 
-/** Takes the lock file; breaks it when its owner is gone or it is older than LOCK_STALE_MS. */
-function acquireLock(world: World, lock: string, fail: (e: unknown) => never): LockId {
+/** Step 2: takes the lock file; breaks it when its owner is gone or it is older than LOCK_STALE_MS. */
+function acquireLock(world: World, lock: string): LockId {
   const { fs } = world;
   const started = world.now();
   const owner = `${world.pid} ${world.pidNamespace}`.trim();
@@ -2889,20 +3033,31 @@ function acquireLock(world: World, lock: string, fail: (e: unknown) => never): L
     let fd: number | undefined;
     try {
       fd = fs.openSync(lock, "wx", 0o600);
-      fs.writeSync(fd, owner);
-      return { ino: fs.fstatSync(fd).ino, owner, fd };
+      writeAll(fs, fd, owner);
+      return { path: lock, ino: fs.fstatSync(fd).ino, owner, fd };
     } catch (e) {
       if (fd !== undefined) {
-        fs.closeSync(fd);
-        fs.rmSync(lock, { force: true }); // a full disk must not leave an empty lock
+        cleanUp(() => fs.closeSync(fd!));
+        cleanUp(() => fs.rmSync(lock, { force: true })); // a full disk must not leave an empty lock
       }
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") fail(e);
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
     if (breakStaleLock(world, lock)) continue;
     if (world.now() - started > LOCK_GIVE_UP_MS)
-      fail(new LoginError(`Timed out waiting for the lock ${lock}; remove it if no wandb-login is running.`));
+      throw new LoginError(`Timed out waiting for the lock ${lock}; remove it if no wandb-login is running.`);
     world.sleep(5 + Math.random() * 10);
   }
+}
+
+/** Step 6: our lock goes, when it is still ours. This cannot fail the run: a lock left behind
+ * names our pid, and the next run sees that we are gone. */
+function releaseLock(world: World, lock: LockId, notes: Notes): void {
+  let ours = false;
+  cleanUp(() => {
+    ours = isLock(world, lock.path, lock);
+  });
+  cleanUp(() => world.fs.closeSync(lock.fd!));
+  if (ours) cleanUp(() => world.fs.unlinkSync(lock.path), notes, `remove the lock ${lock.path}`);
 }
 
 /**
@@ -2929,7 +3084,7 @@ function breakStaleLock(world: World, lock: string): boolean {
   let id: LockId;
   try {
     const st = fs.statSync(lock);
-    id = { ino: st.ino, owner: lockOwner(world, lock) };
+    id = { path: lock, ino: st.ino, owner: lockOwner(world, lock) };
     if (!isStale(world, id.owner, world.now() - st.mtimeMs)) return false;
     const aside = `${lock}.stale-${world.pid}`;
     fs.renameSync(lock, aside);
@@ -2944,28 +3099,31 @@ function breakStaleLock(world: World, lock: string): boolean {
     fs.rmSync(aside, { force: true });
     return true;
   } catch (e) {
-    if (e instanceof LoginError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? "";
+    if (e instanceof LoginError || !["ENOENT", "EEXIST"].includes(code)) throw e;
     return false; // gone already, or put back: try to take it again
   }
 }
 
 /**
  * What dead runs left beside the file, cleared by the lock's holder before it reads: temp files,
- * locks set aside mid-break, and the complete copy of an in-place rewrite, which is written in
- * place. The run that left them may have died without its lock (killed while breaking a stale
- * one), so one look at the folder on every write, not only when a stale lock is broken.
+ * locks set aside mid-break, and the copy of an in-place rewrite, which is written in place when it
+ * is whole (its length and checksum are in its name; an older copy without them is only removed).
+ * The run that left them may have died without its lock (killed while breaking a stale one), so
+ * one look at the folder on every write, not only when a stale lock is broken.
  */
 function clearLeftovers(world: World, target: string): void {
   const { fs } = world;
   const folder = dirname(target);
   const left = new RegExp(
-    `^${regexQuote(basename(target))}\\.(?:tmp-(\\d+)-.*|lock\\.stale-(\\d+)|pending-(\\d+))$`,
+    `^${regexQuote(basename(target))}\\.(?:tmp-(\\d+)-.*|lock\\.stale-(\\d+)|pending-(\\d+)(?:-(\\d+)-(\\w+))?)$`,
   );
-  for (const f of orNull(() => fs.readdirSync(folder)) ?? []) {
-    const [, temp, aside, pending] = left.exec(f) ?? [];
+  for (const f of orNull(folder, () => fs.readdirSync(folder)) ?? []) {
+    const [, temp, aside, pending, length, sum] = left.exec(f) ?? [];
     const pid = Number(temp ?? aside ?? pending);
     if (!pid || !isGone(world, pid)) continue;
-    if (pending) rewriteInPlace(world, target, fs.readFileSync(join(folder, f)));
+    const copy = sum ? Buffer.from(readText(world, join(folder, f)) ?? "", "latin1") : undefined;
+    if (copy?.length === Number(length) && checksum(copy) === sum) rewriteInPlace(fs, target, copy, null);
     fs.rmSync(join(folder, f), { force: true });
   }
 }

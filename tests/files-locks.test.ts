@@ -17,7 +17,7 @@ import {
 import * as fs from "node:fs";
 import { join, posix } from "node:path";
 import fc from "fast-check";
-import { netrcLookup, posixPaths } from "../login";
+import { netrcLookup, pendingCopy, posixPaths } from "../login";
 import {
   BIN,
   entry,
@@ -295,7 +295,7 @@ describe("locks that outlive a crash", () => {
     const netrc = join(home, ".netrc");
     const complete = entry("a.example", keyFor(1));
     writeFileSync(netrc, complete.slice(0, 20)); // torn by an in-place rewrite that died
-    writeFileSync(`${netrc}.pending-999999998`, complete);
+    writeFileSync(pendingCopy(netrc, 999999998, Buffer.from(complete)), complete);
     writeFileSync(`${netrc}.lock.stale-999999997`, "999999999"); // the breaker's, set aside
     writeFileSync(`${netrc}.tmp-999999999-abc`, "half a file");
     const live = Bun.spawn(["sleep", "30"]);

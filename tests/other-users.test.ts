@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { pendingCopy } from "../login";
 import {
   BIN,
   entry,
@@ -315,7 +316,7 @@ describe("a crash during an in-place rewrite", () => {
     const netrc = join(home, ".netrc");
     const complete = entry("a.example", KEY_B) + entry("api.wandb.ai", KEY40);
     writeFileSync(netrc, complete.slice(0, 30), { mode: 0o600 }); // torn: part new, nothing else
-    writeFileSync(`${netrc}.pending-999999999`, complete, { mode: 0o600 });
+    writeFileSync(pendingCopy(netrc, 999999999, Buffer.from(complete)), complete, { mode: 0o600 });
     writeFileSync(`${netrc}.lock`, "999999999"); // its dead writer
     const r = runCli(["--host", "https://b.example", KEY_V1], { home });
     expect(r.code).toBe(0);
