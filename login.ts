@@ -380,6 +380,7 @@ async function runCommand(opts: Options, world: World, log: Log, secrets: Set<st
 
 /** The settings, the host they and the options name, its netrc machine and the netrc file's path. */
 function openContext(opts: Options, world: World, log: Log, secrets: Set<string>): Context {
+  checkPathBytes(world, opts);
   const settings = readSettings(world, log);
   const { url: host, origin } = resolveHost(opts, world.env, settings);
   const netrc = netrcPath(world);
@@ -822,8 +823,7 @@ async function runWhoami(ctx: Context): Promise<Finished> {
 /** `wandb-login identity`: an identity token for keyless CI, fetched (GitHub Actions) or checked. */
 async function runIdentity(ctx: Context): Promise<Finished> {
   const { opts, world, host, log } = ctx;
-  const file = opts.githubActions ? await handOverActionsToken(ctx) : resolve(world.cwd, opts.tokenFile!);
-  const token = readIdentityToken(ctx, file);
+  const { file, token, handOver } = opts.githubActions ? await requestJobToken(ctx) : tokenFileToCheck(ctx);
   if (token.problem) throw new LoginError(sentence(token.problem));
   const expires = token.expires === undefined ? null : isoTime(token.expires);
   log.info(
@@ -835,6 +835,7 @@ async function runIdentity(ctx: Context): Promise<Finished> {
     const viewer = await checkWithServer(ctx, identityToken(file, token)); // a fresh exchange, not the cache
     report = reportVerified(report, viewer, "WANDB_IDENTITY_TOKEN_FILE", log);
   }
+  handOver?.(); // only now, checked and (with --verify) accepted: a failed run changes no file
   if (githubEnv) {
     log.success(`Later steps of this job log in with it: WANDB_IDENTITY_TOKEN_FILE is in ${githubEnv}.`);
     return { report };
@@ -842,12 +843,19 @@ async function runIdentity(ctx: Context): Promise<Finished> {
   return { report, stdout: `export WANDB_IDENTITY_TOKEN_FILE=${shellQuote(file)}` };
 }
 
+/** `--token-file PATH`: a token file that something else keeps, as it is now. */
+function tokenFileToCheck(ctx: Context): { file: string; token: IdentityRead; handOver?: () => void } {
+  const file = resolve(ctx.world.cwd, ctx.opts.tokenFile!);
+  return { file, token: readIdentityToken(ctx, file) };
+}
+
 /**
- * GitHub Actions: the job's OIDC token for `--audience` (default: the host), written 0600 to
- * $RUNNER_TEMP/wandb-identity-token, named in $GITHUB_ENV for the later steps; and the folder
- * of the SDK's token cache, which wandb-core does not create, so that it can reuse its access token.
+ * GitHub Actions: the job's OIDC token for `--audience` (default: the host), checked as a token file
+ * would be; and how to hand it over: written 0600 to $RUNNER_TEMP/wandb-identity-token, named in
+ * $GITHUB_ENV for the later steps, with the folder of the SDK's token cache, which wandb-core does
+ * not create, so that it can reuse its access token. All of it, or (on a failure) none of it.
  */
-async function handOverActionsToken(ctx: Context): Promise<string> {
+async function requestJobToken(ctx: Context) {
   const { world, opts, host, log, secrets } = ctx;
   const { ACTIONS_ID_TOKEN_REQUEST_URL: url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: bearer } = world.env;
   const { RUNNER_TEMP: temp, GITHUB_ENV: githubEnv } = world.env;
@@ -861,18 +869,20 @@ async function handOverActionsToken(ctx: Context): Promise<string> {
   secrets.add(bearer);
   checkAppendable(world, githubEnv);
   const jwt = await requestActionsToken(url, bearer, opts.audience ?? host, world);
-  secrets.add(jwt);
   const file = join(temp, "wandb-identity-token");
-  const rollback = new Rollback();
-  try {
-    writeCarefully(world, file, () => `${jwt}\n`, log, { rollback });
-    appendLine(world, githubEnv, `WANDB_IDENTITY_TOKEN_FILE=${file}`, rollback);
-    makeCacheFolder(world, rollback);
-  } catch (e) {
-    rollback.run();
-    throw e;
-  }
-  return file;
+  const token = inspectIdentityToken(ctx, `${jwt}\n`, "the OIDC token GitHub Actions answered");
+  const handOver = () => {
+    const rollback = new Rollback();
+    try {
+      writeCarefully(world, file, () => `${jwt}\n`, log, { rollback });
+      appendLine(world, githubEnv, `WANDB_IDENTITY_TOKEN_FILE=${file}`, rollback);
+      makeCacheFolder(world, rollback);
+    } catch (e) {
+      rollback.run();
+      throw e;
+    }
+  };
+  return { file, token, handOver };
 }
 
 /** The folder of the SDK's token cache, which wandb-core does not create: without it, the SDK
@@ -1410,7 +1420,7 @@ function identityToken(path: string, read: { jwt?: string; expires?: number; pro
  * The JWT in a token file: a regular file, at most 64 KiB, holding three base64url parts whose
  * payload's `exp` (read without checking the signature) has not passed.
  */
-function readIdentityToken(ctx: Context, path: string): { jwt?: string; expires?: number; problem?: string } {
+function readIdentityToken(ctx: Context, path: string): IdentityRead {
   let text: string | null;
   try {
     text = readText(ctx.world, path, MAX_TOKEN_BYTES);
@@ -1418,28 +1428,44 @@ function readIdentityToken(ctx: Context, path: string): { jwt?: string; expires?
     return { problem: (e as Error).message };
   }
   if (text === null) return { problem: `the identity token file ${path} does not exist` };
+  return inspectIdentityToken(ctx, text, `the identity token in ${path}`);
+}
+
+type IdentityRead = { jwt?: string; expires?: number; problem?: string };
+
+/** The checks a token must pass, from a file or not yet written (`what` names it): within the size
+ * this tool reads back, a JWT, its `exp` (read without checking the signature) a time not passed. */
+function inspectIdentityToken(ctx: Context, text: string, what: string): IdentityRead {
+  if (text.length > MAX_TOKEN_BYTES) return { problem: `${what} is larger than ${MAX_TOKEN_BYTES} bytes` };
   const jwt = text.trim();
-  if (!jwt) return { problem: `the identity token file ${path} is empty` };
+  if (!jwt) return { problem: `${what} is empty` };
   ctx.secrets.add(jwt);
-  const expires = jwtExpiry(jwt);
-  if (expires === null) return { jwt, problem: `${path} does not hold a JWT (three base64url parts)` };
+  const { expires, problem } = jwtExpiry(jwt);
+  if (problem) return { jwt, problem: `${what} ${problem}` };
   if (expires !== undefined && expires <= ctx.world.now()) {
-    return { jwt, expires, problem: `the identity token in ${path} expired at ${isoTime(expires)}` };
+    return { jwt, expires, problem: `${what} expired at ${isoTime(expires)}` };
   }
   return { jwt, expires };
 }
 
-/** A JWT's `exp` in milliseconds: undefined when it has none, null when `jwt` is not a JWT. */
-export function jwtExpiry(jwt: string): number | undefined | null {
+/** A JWT's `exp` claim in milliseconds (undefined when it has none), or why it has none we can use. */
+export function jwtExpiry(jwt: string): { expires?: number; problem?: string } {
   const parts = /^([\w-]+)\.([\w-]+)\.([\w-]*)$/.exec(jwt);
-  if (!parts) return null;
+  const notJwt = { problem: "does not hold a JWT (three base64url parts, the middle one a JSON object)" };
+  if (!parts) return notJwt;
+  let payload: unknown;
   try {
-    const payload = JSON.parse(Buffer.from(parts[2], "base64url").toString("utf8"));
-    if (typeof payload !== "object" || payload === null) return null;
-    return typeof payload.exp === "number" ? payload.exp * 1000 : undefined;
+    payload = JSON.parse(Buffer.from(parts[2], "base64url").toString("utf8"));
   } catch {
-    return null;
+    return notJwt;
   }
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return notJwt;
+  const { exp } = payload as { exp?: unknown };
+  if (exp === undefined) return {};
+  // a date holds ±8.64e15 ms: an `exp` past that, or no number at all, says nothing we can trust
+  if (typeof exp !== "number" || !(Math.abs(exp * 1000) <= 8.64e15))
+    return { problem: `has an exp claim (${JSON.stringify(exp)}) that is not a time in seconds` };
+  return { expires: exp * 1000 };
 }
 
 const isoTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
@@ -2538,10 +2564,45 @@ const errorText = (e: unknown) => {
     ENOTDIR: "a parent is not a directory",
     EROFS: "read-only file system",
     ENOSPC: "no space left on device",
+    EDQUOT: "disk quota exceeded",
+    EIO: "input/output error",
     EISDIR: "it is a directory",
   };
   return err.code ? `${causes[err.code] ?? err.message} (${err.code})` : String(err.message ?? e);
 };
+
+/** The variables (and options) that name files or folders. */
+const PATH_VARIABLES = [
+  "NETRC",
+  "HOME",
+  "USERPROFILE",
+  "HOMEDRIVE",
+  "HOMEPATH",
+  "WANDB_CONFIG_DIR",
+  "WANDB_DIR",
+  "WANDB_IDENTITY_TOKEN_FILE",
+  "WANDB_CREDENTIALS_FILE",
+  "REQUESTS_CA_BUNDLE",
+  "RUNNER_TEMP",
+  "GITHUB_ENV",
+];
+
+/** Paths are bytes, but the environment reaches us as text: bytes that are not UTF-8 arrive as
+ * U+FFFD, the name of another file. Such a path is refused, never used as that other name. */
+function checkPathBytes({ env, cwd }: World, opts: Pick<Options, "tokenFile">): void {
+  const given: [string, string | undefined][] = [
+    ...PATH_VARIABLES.map((name): [string, string | undefined] => [name, env[name]]),
+    ["--token-file", opts.tokenFile],
+    ["The current folder", cwd],
+  ];
+  for (const [name, value] of given) {
+    if (!value?.includes("\ufffd")) continue;
+    throw new LoginError(
+      `${name} is not valid UTF-8 (${escapeControls(value)}): wandb-login would use another file than the one ` +
+        "it names. Use a path whose name is UTF-8.",
+    );
+  }
+}
 
 const octal = (mode: number) => mode.toString(8).padStart(4, "0");
 const expandHome = (p: string, home: string | null) => (home && /^~(\/|$)/.test(p) ? home + p.slice(1) : p);
@@ -2557,13 +2618,13 @@ function resolvePath(world: FileWorld, path: string, hops = { left: 40 }): strin
   const { fs } = world;
   const absolute = resolve(world.cwd, path);
   // no link on the way, the common case: three native calls, none of which throws
-  const real = lstatOrNull(fs, absolute) ? absolute : dirname(absolute);
-  if (exists(fs, real) && realOrNull(fs, real) === real) return absolute;
+  const real = lstatOrNull(fs, absolute, path) ? absolute : dirname(absolute);
+  if (exists(fs, real, path) && realOrNull(fs, real, path) === real) return absolute;
   const parts = absolute.split(/[\\/]+/).filter(Boolean);
   let done = absolute.startsWith("/") ? "/" : `${parts.shift()}\\`; // a Windows drive
   for (const name of parts) {
     const next = join(done, name);
-    const st = lstatOrNull(fs, next);
+    const st = lstatOrNull(fs, next, path);
     if (!st?.isSymbolicLink()) {
       done = next;
       continue;
@@ -2589,14 +2650,16 @@ function orNull<T>(path: string, look: () => T | undefined, missing = NOT_THERE)
   }
 }
 const NOT_THERE = ["ENOENT", "ENOTDIR"];
-const lstatOrNull = (fs: Fs, path: string) =>
-  orNull(path, () => fs.lstatSync(path, { throwIfNoEntry: false }));
-const statOrNull = (fs: Fs, path: string) => orNull(path, () => fs.statSync(path, { throwIfNoEntry: false }));
+// `shown`: the file an error names, when `path` is a step on the way to it
+const lstatOrNull = (fs: Fs, path: string, shown = path) =>
+  orNull(shown, () => fs.lstatSync(path, { throwIfNoEntry: false }));
+const statOrNull = (fs: Fs, path: string, shown = path) =>
+  orNull(shown, () => fs.statSync(path, { throwIfNoEntry: false }));
 // a loop of links is left to resolvePath's walk, which names it
-const realOrNull = (fs: Fs, path: string) =>
-  orNull(path, () => fs.realpathSync.native(path), [...NOT_THERE, "ELOOP"]);
+const realOrNull = (fs: Fs, path: string, shown = path) =>
+  orNull(shown, () => fs.realpathSync.native(path), [...NOT_THERE, "ELOOP"]);
 /** Whether something is at `path` (through links); cheaper than existsSync, which throws inside. */
-const exists = (fs: Fs, path: string) => statOrNull(fs, path) !== null;
+const exists = (fs: Fs, path: string, shown = path) => statOrNull(fs, path, shown) !== null;
 
 /** The kernel's protected_symlinks rule, applied by us (it is often off): in a world-writable sticky
  * folder (/tmp, a shared RUNNER_TEMP) root follows a link only when root or the folder's owner made
@@ -2649,7 +2712,7 @@ function readText(world: FileWorld, path: string, limit = Number.POSITIVE_INFINI
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e instanceof LoginError ? e : new LoginError(`Cannot read ${path}: ${errorText(e)}.`);
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    if (fd !== undefined) cleanUp(() => fs.closeSync(fd!)); // only read: nothing to lose
   }
 }
 
@@ -3053,9 +3116,13 @@ function acquireLock(world: World, lock: string): LockId {
  * names our pid, and the next run sees that we are gone. */
 function releaseLock(world: World, lock: LockId, notes: Notes): void {
   let ours = false;
-  cleanUp(() => {
-    ours = isLock(world, lock.path, lock);
-  });
+  cleanUp(
+    () => {
+      ours = isLock(world, lock.path, lock);
+    },
+    notes,
+    `check the lock ${lock.path}`,
+  );
   cleanUp(() => world.fs.closeSync(lock.fd!));
   if (ours) cleanUp(() => world.fs.unlinkSync(lock.path), notes, `remove the lock ${lock.path}`);
 }
@@ -3474,8 +3541,7 @@ export async function requestActionsToken(url: string, bearer: string, audience:
   const headers = { Authorization: `Bearer ${bearer}`, Accept: "application/json" };
   const answer = await send(where, origin, { method: "GET", headers }, world, refused);
   const jwt = jsonField(answer.body, "value");
-  if (!jwt || jwtExpiry(jwt) === null)
-    throw new LoginError(`${origin} answered without an OIDC token (a JWT).`);
+  if (!jwt) throw new LoginError(`${origin} answered without an OIDC token (a JWT).`);
   return jwt;
 }
 
