@@ -409,3 +409,87 @@ describe("paths", () => {
     );
   });
 });
+
+describe("a full disk and a read-only mount (spec §5 [r4]): exit 1, every file as it was, nothing left", () => {
+  /** Runs `script` in a mount namespace of its own: $1 a temp folder, $2 the binary, $3 a key. */
+  const inMounts = (script: string, dir: string, key = KEY40) =>
+    Bun.spawnSync(["unshare", "-m", "sh", "-c", script, "sh", dir, BIN, key], {
+      env: { PATH: process.env.PATH ?? "" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+  const large = Array.from({ length: 13_000 }, (_, i) => entry(`host-${i}.example.com`, keyFor(i))).join("");
+
+  inOwnMounts("a disk that fills during the last 1 MiB chunk of a large netrc's temp file", () => {
+    const dir = tempDir();
+    expect(large.length).toBeGreaterThan(1 << 20);
+    // room for the netrc and most of its copy: the copy's second chunk is cut short, then ENOSPC
+    const script = `mount -t tmpfs -o size=${Math.ceil((large.length * 1.9) / 4096) * 4}k tmpfs "$1" &&
+        cat > "$1/.netrc" && HOME="$1" "$2" "$3"; echo "rc=$?"; ls -A "$1"; cat "$1/.netrc" | md5sum`;
+    const r = Bun.spawnSync(["unshare", "-m", "sh", "-c", script, "sh", dir, BIN, KEY40], {
+      env: { PATH: process.env.PATH ?? "" },
+      stdin: Buffer.from(large),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [rc, files, sum] = r.stdout.toString().trim().split("\n");
+    expect(r.stderr.toString()).toContain(`Cannot write ${dir}/.netrc: no space left on device (ENOSPC).`);
+    expect(r.stderr.toString()).not.toContain("Stored");
+    expect([rc, files]).toEqual(["rc=1", ".netrc"]);
+    expect(sum).toBe(`${new Bun.CryptoHasher("md5").update(large).digest("hex")}  -`);
+  });
+
+  inOwnMounts(
+    "a bind-mounted netrc on a full disk: the in-place rewrite fails, its old bytes go back",
+    () => {
+      const dir = tempDir();
+      const old = entry("a.example", keyFor(1));
+      // the mounted file's disk has room for its old bytes and little more
+      const script = `mkdir "$1/disk" "$1/home" && mount -t tmpfs -o size=8k tmpfs "$1/disk" &&
+        printf '${old}' > "$1/disk/netrc" && (dd if=/dev/zero of="$1/disk/fill" bs=1k 2>/dev/null; true) &&
+        touch "$1/home/.netrc" && mount --bind "$1/disk/netrc" "$1/home/.netrc" &&
+        HOME="$1/home" "$2" "$3"; echo "rc=$?"; ls -A "$1/home"; cat "$1/disk/netrc"`;
+      const r = inMounts(script, dir, `wandb_v1_${"x".repeat(4000)}`);
+      const out = r.stdout.toString();
+      expect(r.stderr.toString()).toContain("no space left on device (ENOSPC)");
+      expect(r.stderr.toString()).not.toContain("Stored");
+      expect(out).toBe(`rc=1\n.netrc\n${old}`);
+    },
+  );
+
+  inOwnMounts("a read-only bind-mounted netrc: nothing left that a later run could store", () => {
+    const dir = tempDir();
+    const old = entry("a.example", keyFor(1));
+    writeFileSync(join(dir, "netrc"), old);
+    const script = `mkdir "$1/home" && touch "$1/home/.netrc" && mount --bind "$1/netrc" "$1/home/.netrc" &&
+        mount -o remount,bind,ro "$1/home/.netrc" && HOME="$1/home" "$2" "$3"; echo "rc=$?"; ls -A "$1/home"`;
+    const r = inMounts(script, dir);
+    expect(r.stderr.toString()).toContain("read-only file system (EROFS)");
+    expect(r.stdout.toString()).toBe("rc=1\n.netrc\n");
+    // the mount is gone, the file writable: a later run that writes must not store the failed key
+    const later = runCli(["logout", "--host", "https://other.example"], {
+      env: { NETRC: join(dir, "netrc") },
+    });
+    expect(later.code).toBe(0);
+    expect(read(join(dir, "netrc"))).toBe(old);
+  });
+});
+
+describe("paths are bytes (spec §5 [r4])", () => {
+  test("a NETRC or HOME that is not UTF-8 is refused, naming it: no file under another name", () => {
+    const dir = tempDir();
+    for (const [name, path] of [
+      ["NETRC", `${dir}/netrc-\\351`],
+      ["HOME", `${dir}/home-\\351`],
+    ]) {
+      const script = `${name}="$(printf '${path}')" exec "$1" "$2"`;
+      const r = Bun.spawnSync(["sh", "-c", script, "sh", BIN, KEY40], {
+        env: { PATH: process.env.PATH ?? "", HOME: dir },
+        stderr: "pipe",
+      });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.toString()).toContain(`${name} is not valid UTF-8`);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});

@@ -325,6 +325,69 @@ describe("a crash during an in-place rewrite", () => {
   });
 });
 
+describe("links in a world-writable sticky folder (/tmp, a shared RUNNER_TEMP), as root", () => {
+  /** A folder like /tmp (root's, 1777) holding a link the other user planted into a folder of theirs. */
+  function plantedInTmp(name: string) {
+    const tmp = tempDir();
+    chmodSync(tmp, 0o1777);
+    const theirs = userHome(); // the link's owner owns what it points to: the older rule lets it pass
+    userLink(join(theirs, "loot"), join(tmp, name));
+    return { tmp, loot: join(theirs, "loot") };
+  }
+
+  asRoot("NETRC=/tmp/netrc, a link the other user planted: refused, nothing written where it points", () => {
+    const { tmp, loot } = plantedInTmp("netrc");
+    const r = runCli([KEY40], { env: { NETRC: join(tmp, "netrc") } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Refusing to follow ${join(tmp, "netrc")} as root`);
+    expect(r.stderr).toContain("sticky");
+    expect(existsSync(loot)).toBe(false);
+  });
+
+  asRoot(
+    "identity --github-actions with a link planted as the token file: refused, GITHUB_ENV untouched",
+    async () => {
+      const { tmp, loot } = plantedInTmp("wandb-identity-token");
+      const payload = Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 600 })).toString(
+        "base64url",
+      );
+      const server = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        fetch: () => Response.json({ value: `e30.${payload}.s` }),
+      });
+      try {
+        const githubEnv = join(tempDir(), "env");
+        writeFileSync(githubEnv, "");
+        const r = await runCliAsync(["identity", "--github-actions"], {
+          env: {
+            ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${server.port}/token?x=1`,
+            ACTIONS_ID_TOKEN_REQUEST_TOKEN: "request-token",
+            RUNNER_TEMP: tmp,
+            GITHUB_ENV: githubEnv,
+          },
+        });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`Refusing to follow ${join(tmp, "wandb-identity-token")} as root`);
+        expect(existsSync(loot)).toBe(false);
+        expect(read(githubEnv)).toBe("");
+      } finally {
+        server.stop(true);
+      }
+    },
+  );
+
+  asRoot("a link root or the folder's owner made there is followed", () => {
+    const tmp = tempDir();
+    chmodSync(tmp, 0o1777);
+    const target = join(tempDir(), "netrc");
+    symlinkSync(target, join(tmp, "netrc"));
+    const r = runCli([KEY40], { env: { NETRC: join(tmp, "netrc") } });
+    expect(r.code).toBe(0);
+    expect(read(target)).toBe(entry("api.wandb.ai", KEY40));
+  });
+});
+
 describe("smaller things", () => {
   test("a proxy password holding @ is never shown", () => {
     const r = runCli(["--verify", "--host", "https://wandb.example.com", KEY40], {
