@@ -440,7 +440,7 @@ async function checkWithServer(ctx: Context, credential: Credential): Promise<Vi
   if (warning) log.warn(warning);
   if (/^http:/i.test(host) && !isLoopback(host))
     log.warn(`${host} is plain http: the key travels unencrypted. Use https:// if the server has it.`);
-  warnIfFolderPicksHost(ctx, credential);
+  checkFolderPicksHost(ctx, credential);
   if (credential.kind !== "identity") return verifyKey(host, credential.key, world);
   const file = credential.file!;
   const access = credential.accessToken ?? (await exchangeIdentityToken(host, credential.key, file, world));
@@ -450,14 +450,27 @@ async function checkWithServer(ctx: Context, credential: Credential): Promise<Vi
   return askViewer(host, `Bearer ${access}`, world, refused);
 }
 
-/** A repository's ./wandb/settings can name any server; a key not stored for it (WANDB_API_KEY, the
- * netrc default) is then sent there. Upstream does the same; we say so before it happens. */
-function warnIfFolderPicksHost({ origin, host, world, log }: Context, credential: Credential): void {
+/**
+ * A repository's ./wandb/settings can name any server, and CI checks out repositories it does not
+ * control. An identity token (a job's, replayable until it expires) is never sent to a host only
+ * that file names; a key not stored for that host (WANDB_API_KEY, the netrc default, a settings key
+ * stored for no server) is sent there only after a warning. Upstream sends both without a word.
+ */
+function checkFolderPicksHost({ origin, host, world, log, settings }: Context, credential: Credential): void {
   const workspace = settingsPaths(world).workspace;
-  if (origin !== `settings file ${workspace}` || !["env", "default"].includes(credential.kind ?? "")) return;
+  if (origin !== `settings file ${workspace}`) return;
+  const named = `The host ${host} comes only from ${workspace} (this folder's settings)`;
+  if (credential.kind === "identity")
+    throw new LoginError(
+      `${named}: the identity token in ${credential.file} is not sent there. If that is your W&B server, ` +
+        `confirm it with --host ${host}.`,
+    );
+  const file = settings.find((s) => s.path === credential.source);
+  const stored = credential.kind === "netrc" || (file && sameHost(file.values.base_url ?? "", host));
+  if (stored || !credential.kind) return; // a key given just now goes where the user says
   log.warn(
-    `The host ${host} comes only from ${workspace} (this folder's settings), and the key from ` +
-      `${credential.source}, which was not stored for that host: it is sent there. Trust this folder first.`,
+    `${named}, and the key from ${credential.source}, which was not stored for that host: it is sent there. ` +
+      "Trust this folder first.",
   );
 }
 
@@ -823,6 +836,11 @@ async function runWhoami(ctx: Context): Promise<Finished> {
 /** `wandb-login identity`: an identity token for keyless CI, fetched (GitHub Actions) or checked. */
 async function runIdentity(ctx: Context): Promise<Finished> {
   const { opts, world, host, log } = ctx;
+  if (world.env.WANDB_API_KEY)
+    throw new LoginError(
+      "WANDB_API_KEY is set: with WANDB_IDENTITY_TOKEN_FILE as well, the W&B SDK refuses to run. Remove " +
+        "WANDB_API_KEY (from the job's env or secrets) to log in with the identity token, keyless.",
+    );
   const { file, token, handOver } = opts.githubActions ? await requestJobToken(ctx) : tokenFileToCheck(ctx);
   if (token.problem) throw new LoginError(sentence(token.problem));
   const expires = token.expires === undefined ? null : isoTime(token.expires);
@@ -856,20 +874,9 @@ function tokenFileToCheck(ctx: Context): { file: string; token: IdentityRead; ha
  * not create, so that it can reuse its access token. All of it, or (on a failure) none of it.
  */
 async function requestJobToken(ctx: Context) {
-  const { world, opts, host, log, secrets } = ctx;
-  const { ACTIONS_ID_TOKEN_REQUEST_URL: url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: bearer } = world.env;
-  const { RUNNER_TEMP: temp, GITHUB_ENV: githubEnv } = world.env;
-  if (!url || !bearer)
-    throw new LoginError(
-      "This job cannot request an OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN " +
-        "are unset. Give the job `permissions: id-token: write` (in a GitHub Actions workflow).",
-    );
-  if (!temp || !githubEnv)
-    throw new LoginError("RUNNER_TEMP and GITHUB_ENV are unset: run this as a step of a GitHub Actions job.");
-  secrets.add(bearer);
-  checkAppendable(world, githubEnv);
+  const { world, opts, host, log } = ctx;
+  const { url, bearer, file, githubEnv } = actionsJob(ctx);
   const jwt = await requestActionsToken(url, bearer, opts.audience ?? host, world);
-  const file = join(temp, "wandb-identity-token");
   const token = inspectIdentityToken(ctx, `${jwt}\n`, "the OIDC token GitHub Actions answered");
   const handOver = () => {
     const rollback = new Rollback();
@@ -895,6 +902,32 @@ function makeCacheFolder(world: World, rollback: Rollback): void {
   } catch (e) {
     throw asWriteError(cache, e);
   }
+}
+
+/** What a GitHub Actions job gives: where to ask for its token, and where the token and the line that
+ * names it go. That line must name an absolute path and stay one line: a newline in RUNNER_TEMP would
+ * add variables of its choice (BASH_ENV) to every later step. */
+function actionsJob({ world, secrets }: Context) {
+  const { ACTIONS_ID_TOKEN_REQUEST_URL: url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: bearer } = world.env;
+  const { RUNNER_TEMP: temp, GITHUB_ENV: githubEnv } = world.env;
+  if (!url || !bearer)
+    throw new LoginError(
+      "This job cannot request an OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN " +
+        "are unset. Give the job `permissions: id-token: write` (in a GitHub Actions workflow).",
+    );
+  if (!temp || !githubEnv)
+    throw new LoginError("RUNNER_TEMP and GITHUB_ENV are unset: run this as a step of a GitHub Actions job.");
+  secrets.add(bearer);
+  const shown = withoutUserInfo(url);
+  if (!/^https:\/\//i.test(url) && !(/^http:\/\//i.test(url) && isLoopback(url)))
+    throw new LoginError(`ACTIONS_ID_TOKEN_REQUEST_URL must be an https:// URL, not ${shown}.`);
+  if (/[\r\n\0]/.test(temp) || !isAbsolutePath(world, temp))
+    throw new LoginError(
+      `RUNNER_TEMP must be an absolute path on one line, not ${JSON.stringify(temp)}: later steps would ` +
+        "read another file, or other variables, from the line that names the token file.",
+    );
+  checkAppendable(world, githubEnv);
+  return { url, bearer, file: join(temp, "wandb-identity-token"), githubEnv };
 }
 
 /** `'path'` for a POSIX shell, unquoted when it needs no quotes. */
@@ -1237,14 +1270,14 @@ export function normalizeHost(raw: string): string {
   const shown = checkApiKey(raw) === null ? maskKey(raw) : raw.replace(/(\/\/)[^/?#]*@/, "$1…@");
   const refuse = (why: string) => new LoginError(`Invalid host URL ${shown}: ${why}.`);
   if (/[\s\x00-\x1f\x7f-\x9f]/.test(raw)) throw refuse("it contains whitespace or control characters");
+  // fetch reads `\` as `/`: https://evil\wandb.example.com is shown as one host and sent to another
+  if (raw.includes("\\")) throw refuse("a backslash does not belong in it");
   const parts = /^https?:\/\/([^/?#]+)([^?#]*)(.*)$/i.exec(url);
   if (!parts) throw refuse("use an absolute http:// or https:// URL, e.g. https://wandb.example.com");
   if (parts[1].includes("@")) throw refuse("a user name or password does not belong in it");
   if (parts[3]) throw refuse("a query or fragment does not belong in it");
-  let hostname = "";
-  try {
-    hostname = new URL(url).hostname.toLowerCase().replace(/\.+$/, ""); // a trailing dot is the same host
-  } catch {}
+  const hostname = requestHost(url, parts[1]);
+  if (hostname === null) throw refuse("a request would go to another host than the one it names");
   if (!hostname) throw refuse("it has no valid host name");
   if (hostname.endsWith("wandb.ai") && !hostname.startsWith("api.")) {
     throw new LoginError(`${url} is not a valid server address, did you mean ${CLOUD_URL}?`);
@@ -1252,6 +1285,25 @@ export function normalizeHost(raw: string): string {
   if (/^http:/i.test(url) && hostname === "api.wandb.ai")
     throw new LoginError(`http is not secure, please use ${CLOUD_URL}`);
   return url;
+}
+
+/**
+ * The host name a request to `url` goes to (lower case, no trailing dot): "" when it has none, null
+ * when it is not the host its `authority` names as written (the netrc machine name), as where fetch
+ * decodes `%2E` or reads `0x7f.1` as 127.0.0.1. Non-ASCII names are sent as punycode, as Python does.
+ */
+function requestHost(url: string, authority: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "";
+  }
+  const [, host, port = ""] = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority) ?? [];
+  const standard = parsed.protocol === "https:" ? 443 : 80;
+  const samePort = /^\d*$/.test(port) && Number(port || standard) === Number(parsed.port || standard);
+  if (!samePort || (isAscii(host) && host.toLowerCase() !== parsed.hostname)) return null;
+  return parsed.hostname.replace(/\.+$/, ""); // a trailing dot is the same host
 }
 
 /** True for a host on this machine, where plain http never leaves it. */
@@ -1655,6 +1707,10 @@ export function maskAll(text: string, secrets: Iterable<string>): string {
 export function escapeControls(text: string): string {
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
+
+/** JSON with C1 controls escaped too (JSON.stringify leaves them raw): no CSI reaches a terminal. */
+const toJson = (value: unknown) =>
+  JSON.stringify(value).replace(/[\x80-\x9f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
 
 type Log = ReturnType<typeof createLog>;
 
@@ -2604,6 +2660,8 @@ function checkPathBytes({ env, cwd }: World, opts: Pick<Options, "tokenFile">): 
   }
 }
 
+const isAbsolutePath = ({ platform }: World, path: string) =>
+  (platform === "win32" ? /^(?:[a-z]:)?[\\/]/i : /^\//).test(path);
 const octal = (mode: number) => mode.toString(8).padStart(4, "0");
 const expandHome = (p: string, home: string | null) => (home && /^~(\/|$)/.test(p) ? home + p.slice(1) : p);
 const isRoot = (world: FileWorld) => world.uid === 0;
@@ -3415,17 +3473,18 @@ export function proxyFor(url: string, env: Env): string | undefined {
 
 /** A 407 is the proxy's answer, not the W&B server's. */
 const proxyWantsCredentials = (proxy: string) =>
-  `The proxy ${shownProxy(proxy)} refused the request: it wants credentials (HTTP 407). ` +
+  `The proxy ${withoutUserInfo(proxy)} refused the request: it wants credentials (HTTP 407). ` +
   "Check the user and password in HTTPS_PROXY or HTTP_PROXY.";
 
-/** A proxy URL without its user info: everything up to the last `@` (passwords may hold `@`). */
-const shownProxy = (proxy: string) => proxy.replace(/\/\/.*@/, "//");
+/** A URL (a proxy's, the Actions token endpoint's) without its user info: everything up to the last
+ * `@` (passwords may hold `@`). */
+const withoutUserInfo = (url: string) => url.replace(/\/\/.*@/, "//");
 
 /** One line naming the host and the cause, for each way a request can fail. */
 export function describeFetchError(err: unknown, host: string, env: Env, timeoutSeconds: number): string {
   const e = err as { name?: string; code?: string; message?: string };
   const proxy = proxyFor(host, env);
-  const via = proxy ? ` via proxy ${shownProxy(proxy)}` : "";
+  const via = proxy ? ` via proxy ${withoutUserInfo(proxy)}` : "";
   if (e.name === "TimeoutError" || e.name === "AbortError") {
     const hint = "set WANDB_HTTP_TIMEOUT to wait longer";
     const seconds = `${timeoutSeconds} second${timeoutSeconds === 1 ? "" : "s"}`;
@@ -3532,7 +3591,7 @@ export async function exchangeIdentityToken(host: string, jwt: string, file: str
 /** The job's OIDC token from GitHub Actions, for `audience`. */
 export async function requestActionsToken(url: string, bearer: string, audience: string, world: NetWorld) {
   const where = `${url}${url.includes("?") ? "&" : "?"}audience=${encodeURIComponent(audience)}`;
-  const origin = /^[a-z]+:\/\/[^/?#]*/i.exec(url)?.[0] ?? url;
+  const origin = withoutUserInfo(/^[a-z]+:\/\/[^/?#]*/i.exec(url)?.[0] ?? url);
   const refused = (why?: string) =>
     new LoginError(
       `GitHub Actions refused the OIDC token request${why ? ` (${why})` : ""}. ` +
@@ -3666,7 +3725,7 @@ export async function main(argv: string[], world: World, secrets = new Set<strin
     const code = e instanceof UsageError ? 2 : e instanceof LoginError ? e.code : 1;
     const message = mask(e instanceof Error ? e.message : String(e));
     log.error(e instanceof UsageError ? `${message} See \`${e.help}\`.` : message);
-    if (json) writeOr(() => world.stdout(`${mask(JSON.stringify({ error: message, code, ...report }))}\n`));
+    if (json) writeOr(() => world.stdout(`${mask(toJson({ error: message, code, ...report }))}\n`));
     return code;
   };
   // output that cannot be written is a failure of its own (but not a second JSON object)
@@ -3688,7 +3747,7 @@ export async function main(argv: string[], world: World, secrets = new Set<strin
     if (request.key !== undefined && request.key !== "-") secrets.add(request.key);
     const { report, failure, stdout } = await runCommand(request, world, log, secrets);
     if (failure) return fail(failure, report);
-    if (json) return writeOr(() => world.stdout(`${mask(JSON.stringify(report))}\n`));
+    if (json) return writeOr(() => world.stdout(`${mask(toJson(report))}\n`));
     return stdout === undefined ? 0 : writeOr(() => world.stdout(`${stdout}\n`));
   } catch (e) {
     return fail(e);

@@ -444,36 +444,36 @@ describe("identity --token-file: a token file something else keeps", () => {
   });
 });
 
-describe("identity --github-actions: keyless CI in one step", () => {
-  /** A fake of GitHub Actions' OIDC endpoint: checks the bearer token, answers for the audience. */
-  function fakeActions(answer?: () => Response) {
-    const seen: { url: URL; authorization: string | null }[] = [];
-    const token = jwt(300, { aud: "set-by-request" });
-    const server = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req) {
-        const url = new URL(req.url);
-        seen.push({ url, authorization: req.headers.get("authorization") });
-        if (req.headers.get("authorization") !== "Bearer request-token-abcdef123456")
-          return new Response("", { status: 401 });
-        return answer?.() ?? Response.json({ count: 1, value: token });
-      },
-    });
-    return {
-      url: `http://127.0.0.1:${server.port}/_apis/token?api-version=2.0`,
-      seen,
-      token,
-      stop: () => server.stop(true),
-    };
-  }
-  const actionsEnv = (home: string, url: string) => ({
-    ACTIONS_ID_TOKEN_REQUEST_URL: url,
-    ACTIONS_ID_TOKEN_REQUEST_TOKEN: "request-token-abcdef123456",
-    RUNNER_TEMP: join(home, "runner-temp"),
-    GITHUB_ENV: join(home, "github-env"),
+/** A fake of GitHub Actions' OIDC endpoint: checks the bearer token, answers for the audience. */
+function fakeActions(answer?: () => Response) {
+  const seen: { url: URL; authorization: string | null }[] = [];
+  const token = jwt(300, { aud: "set-by-request" });
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      const url = new URL(req.url);
+      seen.push({ url, authorization: req.headers.get("authorization") });
+      if (req.headers.get("authorization") !== "Bearer request-token-abcdef123456")
+        return new Response("", { status: 401 });
+      return answer?.() ?? Response.json({ count: 1, value: token });
+    },
   });
+  return {
+    url: `http://127.0.0.1:${server.port}/_apis/token?api-version=2.0`,
+    seen,
+    token,
+    stop: () => server.stop(true),
+  };
+}
+const actionsEnv = (home: string, url: string) => ({
+  ACTIONS_ID_TOKEN_REQUEST_URL: url,
+  ACTIONS_ID_TOKEN_REQUEST_TOKEN: "request-token-abcdef123456",
+  RUNNER_TEMP: join(home, "runner-temp"),
+  GITHUB_ENV: join(home, "github-env"),
+});
 
+describe("identity --github-actions: keyless CI in one step", () => {
   test("writes the token 0600, names it in GITHUB_ENV once, makes the SDK's cache folder, prints no token", async () => {
     const actions = fakeActions();
     try {
@@ -570,5 +570,201 @@ describe("identity --github-actions: keyless CI in one step", () => {
     } finally {
       actions.stop();
     }
+  });
+});
+
+describe("keyless CI II: check, then write; no credential sent where only the checkout points (§7, §10 [r4])", () => {
+  /** A runner's folders: RUNNER_TEMP and a GITHUB_ENV holding one earlier line. */
+  function runner() {
+    const home = tempDir();
+    mkdirSync(join(home, "runner-temp"));
+    writeFileSync(join(home, "github-env"), "EARLIER=1\n");
+    return home;
+  }
+  /** Nothing was written: no token file, GITHUB_ENV as it was, no cache folder. */
+  function unchanged(home: string) {
+    expect(existsSync(join(home, "runner-temp", "wandb-identity-token"))).toBe(false);
+    expect(read(join(home, "github-env"))).toBe("EARLIER=1\n");
+    expect(existsSync(join(home, ".config"))).toBe(false);
+  }
+
+  test.each([
+    ["an expired JWT", () => Response.json({ value: jwt(-60) }), "expired at"],
+    [
+      "a JWT over 64 KiB",
+      () => Response.json({ value: jwt(600, { pad: "x".repeat(200_000) }) }),
+      "larger than",
+    ],
+    ["an exp of 1e20", () => Response.json({ value: jwt(0, { exp: 1e20 }) }), "exp claim"],
+  ])("the job's token is %s: exit 1, and no file changed", async (_, answer, message) => {
+    const actions = fakeActions(answer);
+    try {
+      const home = runner();
+      const r = await runCliAsync(["identity", "--github-actions"], {
+        home,
+        env: actionsEnv(home, actions.url),
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).not.toContain("Invalid Date");
+      unchanged(home);
+    } finally {
+      actions.stop();
+    }
+  });
+
+  test("--verify refused by the server: exit 1, and no file changed", async () => {
+    const actions = fakeActions();
+    const server = fakeServer({
+      exchange: () => Response.json({ error_description: "wrong issuer" }, { status: 400 }),
+    });
+    try {
+      const home = runner();
+      const args = ["identity", "--github-actions", "--verify", "--host", server.url];
+      const r = await runCliAsync(args, { home, env: actionsEnv(home, actions.url) });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("wrong issuer");
+      expect(server.exchanges).toHaveLength(1);
+      unchanged(home);
+    } finally {
+      actions.stop();
+      server.stop();
+    }
+  });
+
+  test.each([
+    [
+      "holding a newline (BASH_ENV injected into later steps)",
+      (home: string) => `${home}/runner-temp\nBASH_ENV=/tmp/evil`,
+    ],
+    ["relative", () => "runner-temp"],
+  ])("a RUNNER_TEMP %s: exit 1 before any request, GITHUB_ENV untouched", async (_, temp) => {
+    const actions = fakeActions();
+    try {
+      const home = runner();
+      const env = { ...actionsEnv(home, actions.url), RUNNER_TEMP: temp(home) };
+      const r = await runCliAsync(["identity", "--github-actions"], { home, env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("RUNNER_TEMP must be an absolute path on one line");
+      expect(actions.seen).toHaveLength(0);
+      unchanged(home);
+    } finally {
+      actions.stop();
+    }
+  });
+
+  test("an Actions URL that is plain http off this machine is refused; its password is never shown", async () => {
+    const home = runner();
+    const plain = { ...actionsEnv(home, "http://actions.example/token?x=1") };
+    const r = await runCliAsync(["identity", "--github-actions"], { home, env: plain });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("must be an https:// URL");
+    const secret = { ...actionsEnv(home, "http://runner:s3cret-passw0rd@127.0.0.1:9/token?x=1") };
+    const refused = await runCliAsync(["identity", "--github-actions"], { home, env: secret });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("127.0.0.1:9");
+    expect(refused.stderr).not.toContain("s3cret-passw0rd");
+    unchanged(home);
+  });
+
+  test("WANDB_API_KEY set in the job: identity exits 1 before anything, saying to remove it", async () => {
+    const actions = fakeActions();
+    try {
+      const home = runner();
+      const env = { ...actionsEnv(home, actions.url), WANDB_API_KEY: KEY40 };
+      const r = await runCliAsync(["identity", "--github-actions"], { home, env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("Remove WANDB_API_KEY");
+      expect(actions.seen).toHaveLength(0);
+      unchanged(home);
+      const file = runCli(["identity", "--token-file", join(home, "x.jwt")], {
+        home,
+        env: { WANDB_API_KEY: KEY40 },
+      });
+      expect(file.code).toBe(1);
+      expect(file.stderr).toContain("Remove WANDB_API_KEY");
+    } finally {
+      actions.stop();
+    }
+  });
+
+  test("an identity token is never sent to a host only ./wandb/settings names; --host confirms it", async () => {
+    const server = fakeServer();
+    try {
+      const home = homeWith({ token: jwt() });
+      mkdirSync(join(home, "wandb"));
+      writeFileSync(join(home, "wandb", "settings"), `[default]\nbase_url = ${server.url}\n`);
+      const env = { WANDB_IDENTITY_TOKEN_FILE: join(home, "token.jwt") };
+      for (const args of [
+        ["whoami"],
+        ["status", "--verify"],
+        ["--verify"],
+        ["identity", "--token-file", "token.jwt", "--verify"],
+      ]) {
+        const r = await runCliAsync(args, { home, env });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`comes only from ${join(home, "wandb", "settings")}`);
+        expect(r.stderr).toContain(`--host ${server.url}`);
+      }
+      expect(server.seen).toHaveLength(0);
+      const confirmed = await runCliAsync(["whoami", "--host", server.url], { home, env });
+      expect(confirmed.code).toBe(0);
+      expect(server.exchanges).toHaveLength(1);
+    } finally {
+      server.stop();
+    }
+  });
+
+  test("a key stored for no server goes to the checkout's server only after the warning, on every command", async () => {
+    const server = fakeServer();
+    try {
+      const home = homeWith({
+        system: `[default]\napi_key = ${KEY40}\n`,
+        workspace: `[default]\nbase_url = ${server.url}\n`,
+      });
+      for (const args of [["whoami"], ["status", "--verify"]]) {
+        const r = await runCliAsync(args, { home });
+        expect(r.stderr).toContain(
+          "which was not stored for that host: it is sent there. Trust this folder first.",
+        );
+      }
+      expect(server.seen.length).toBeGreaterThan(0);
+    } finally {
+      server.stop();
+    }
+  });
+
+  test.each([
+    ["1e20", { exp: 1e20 }, "exp claim (100000000000000000000)"],
+    ["-1e20", { exp: -1e20 }, "exp claim (-100000000000000000000)"],
+    ["a string that has passed", { exp: "1000" }, 'exp claim ("1000")'],
+  ])("a token file whose exp is %s: an error naming the file and the claim", (_, claims, message) => {
+    const home = homeWith({ token: jwt(0, claims) });
+    const env = { WANDB_IDENTITY_TOKEN_FILE: join(home, "token.jwt") };
+    for (const args of [["status"], ["status", "--json"], ["identity", "--token-file", "token.jwt"]]) {
+      const r = runCli(args, { home, env });
+      expect(r.code).toBe(1);
+      expect(r.stdout + r.stderr).toContain(message);
+      expect(r.stdout + r.stderr).toContain(join(home, "token.jwt"));
+      expect(r.stdout + r.stderr).not.toContain("Invalid Date");
+    }
+  });
+
+  test("a host with a backslash is refused: shown and stored as one host, fetch would go to another", () => {
+    const home = tempDir();
+    const r = runCli(["--host", "https://127.0.0.1:9\\wandb.example.com", "--verify", KEY40], { home });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("a backslash does not belong in it");
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  test("--json escapes C1 controls: a username holding U+009B (CSI) never reaches the terminal raw", async () => {
+    using server = fakeApi({ viewers: { [KEY40]: { ...VIEWER, username: "eve\u009b31m" } } });
+    const home = homeWith({ netrc: entry(server.url.replace("http://", ""), KEY40) });
+    const r = await runCliAsync(["whoami", "--json", "--host", server.url], { home });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain("\u009b");
+    expect(r.stdout).toContain("eve\\u009b31m");
+    expect(JSON.parse(r.stdout).username).toBe("eve\u009b31m");
   });
 });
