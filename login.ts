@@ -28,16 +28,21 @@ const MAX_STDIN_BYTES = 64 * 1024;
 const MAX_TOKEN_BYTES = 64 * 1024; // a JWT is a few KiB
 const DEFAULT_TIMEOUT_S = 10;
 const RELOGIN_HINT = "Use `wandb-login --relogin` to force relogin.";
+const KEYCHAIN_SERVICE = "wandb-login";
+const KEYCHAIN_TIMEOUT_MS = 5_000; // a locked keyring may wait for ever on an unlock prompt
 
 // --- the command and option table: the parser, every help page and the completions come from it ---
 
-/** A command word, and what its help page says. `login` is also what runs without a word. */
+/** A command word: what its help page says, what it takes besides options, and what runs it.
+ * `login` is also what runs without a word. */
 interface CommandInfo {
   summary: string;
   operands?: string; // what follows the options in the usage line
   about: string;
   example?: string;
   exits: string;
+  takes?: "keys" | "word" | "command"; // KEY…; one word (a shell, an account); `-- COMMAND…`; else nothing
+  run?: (ctx: Context) => Promise<Finished> | Finished; // none for `completion`: it needs no context
 }
 const COMMAND_INFO = {
   login: {
@@ -49,6 +54,8 @@ const COMMAND_INFO = {
       "a hidden prompt when a terminal is attached. Keys go to the netrc file under the host's\n" +
       "machine entry, mode 0600.",
     exits: "0 success, 1 failed, 2 usage error, 130 interrupted",
+    takes: "keys",
+    run: runLogin,
   },
   status: {
     summary: "where the key for a host comes from (read-only)",
@@ -58,6 +65,7 @@ const COMMAND_INFO = {
       "uses, and the one the W&B Python SDK sends when they differ. Never writes a file.",
     example: "wandb-login status --verify",
     exits: "0 a key is configured (and accepted, with --verify), 1 not, 2 usage error",
+    run: runStatus,
   },
   logout: {
     summary: "remove a host's key from the netrc file",
@@ -66,6 +74,7 @@ const COMMAND_INFO = {
       "the default entry, comments). Warns when WANDB_API_KEY or a settings file still supplies a key.",
     example: "wandb-login logout --host https://wandb.example.com",
     exits: "0 success (also when there was nothing to remove), 1 failed, 2 usage error",
+    run: runLogout,
   },
   token: {
     summary: "print the API key the W&B SDK would send, for scripts",
@@ -74,6 +83,7 @@ const COMMAND_INFO = {
       "in full. The key is the one the W&B Python SDK would send for the host.",
     example: 'export WANDB_API_KEY="$(wandb-login token)"',
     exits: "0 printed, 1 no key to print, 2 usage error",
+    run: runToken,
   },
   whoami: {
     summary: "who the server says the W&B SDK's key belongs to",
@@ -82,6 +92,7 @@ const COMMAND_INFO = {
       "<username> (<entity>) at <host>. A short `wandb-login status --verify`.",
     example: "wandb-login whoami --host https://wandb.example.com",
     exits: "0 verified, 1 no key or refused, 2 usage error",
+    run: runWhoami,
   },
   identity: {
     summary: "keyless CI: an identity token the W&B SDK exchanges itself",
@@ -94,6 +105,42 @@ const COMMAND_INFO = {
       "and prints the `export WANDB_IDENTITY_TOKEN_FILE=…` line to use.",
     example: "wandb-login identity --github-actions --verify",
     exits: "0 ready (and accepted, with --verify), 1 failed, 2 usage error",
+    run: runIdentity,
+  },
+  accounts: {
+    summary: "every account kept for a host, and which one is active (read-only)",
+    about:
+      "Lists each host's accounts (one host's with --host or --cloud): its name, whether it is active\n" +
+      "(its key is the one in the netrc, which the W&B SDK reads), where its key lives (the OS keychain,\n" +
+      "or the accounts file), and the key, masked. A netrc key that belongs to no account shows as such.\n" +
+      "`wandb-login --account NAME KEY` adds one; the key the netrc held before is kept as `default`.",
+    example: "wandb-login accounts --cloud",
+    exits: "0 listed, 1 failed, 2 usage error",
+    run: runAccounts,
+  },
+  switch: {
+    summary: "make another account active: its key goes into the netrc",
+    operands: "NAME",
+    about:
+      "Writes the account's key into the host's netrc entry (where the W&B SDK reads it) and makes it\n" +
+      "the active account. The key that was there stays an account: nothing is lost.",
+    example: "wandb-login switch work",
+    exits: "0 switched, 1 no such account or failed, 2 usage error",
+    takes: "word",
+    run: runSwitch,
+  },
+  exec: {
+    summary: "run a command with an account's key in its environment, never on disk",
+    operands: "-- COMMAND [ARG]...",
+    about:
+      "Runs COMMAND with WANDB_API_KEY set to the key of --account (else WANDB_LOGIN_ACCOUNT, else the\n" +
+      "active account, else the key `wandb-login token` prints, else the host's keychain-only key), and\n" +
+      "WANDB_BASE_URL when the host is not the cloud. Its input and output are the command's; SIGINT,\n" +
+      "SIGTERM, SIGHUP and SIGQUIT are passed on.",
+    example: "wandb-login exec --account work -- python train.py",
+    exits: "the command's (128+N when signal N ended it), 127 not found, 126 not runnable, 1 no key, 2 usage",
+    takes: "command",
+    run: runExec,
   },
   completion: {
     summary: "print a shell completion script",
@@ -105,6 +152,7 @@ const COMMAND_INFO = {
       "  fish: wandb-login completion fish > ~/.config/fish/completions/wandb-login.fish\n" +
       "The scripts complete `wandb` too, for a binary installed under that name.",
     exits: "0 printed, 2 usage error",
+    takes: "word",
   },
 } satisfies Record<string, CommandInfo>;
 export type Command = keyof typeof COMMAND_INFO;
@@ -112,13 +160,23 @@ const COMMAND_NAMES = Object.keys(COMMAND_INFO) as Command[];
 /** Every first word that means something: the commands, and `help`/`version`. */
 export const COMMANDS = [...COMMAND_NAMES, "help", "version"] as const;
 
-const HOST_COMMANDS: Command[] = ["login", "status", "logout", "token", "whoami", "identity"];
+const HOST_COMMANDS: Command[] = [
+  "login",
+  "status",
+  "logout",
+  "token",
+  "whoami",
+  "identity",
+  "accounts",
+  "switch",
+  "exec",
+];
 
 /** An option in citty's ArgDef shape, plus the commands that take it. */
 export type OptionDef = (StringArgDef | BooleanArgDef) & {
   commands: Command[];
   negatable?: boolean; // --no-NAME turns it off
-  values?: "url" | "file" | "none"; // what completes a string option's value (default: URLs)
+  values?: "url" | "file" | "none" | "account"; // what completes a string option's value (default: URLs)
   hidden?: boolean; // accepted, never offered
 };
 export const OPTIONS = optionTable({
@@ -153,7 +211,7 @@ export const OPTIONS = optionTable({
   json: {
     type: "boolean",
     description: "print one JSON object describing the outcome on stdout",
-    commands: ["login", "status", "logout", "whoami", "identity"],
+    commands: ["login", "status", "logout", "whoami", "identity", "accounts"],
   },
   "github-actions": {
     type: "boolean",
@@ -174,6 +232,18 @@ export const OPTIONS = optionTable({
     description: "the audience of the requested token (default: the host URL)",
     commands: ["identity"],
   },
+  account: {
+    type: "string",
+    valueHint: "NAME",
+    values: "account",
+    description: "the account: to store the key as (login), or to use (default: WANDB_LOGIN_ACCOUNT)",
+    commands: ["login", "logout", "token", "whoami", "status", "exec"],
+  },
+  "keychain-only": {
+    type: "boolean",
+    description: "keep the key in the OS keychain only: no netrc entry, no file (`exec` passes it on)",
+    commands: ["login"],
+  },
   anonymously: {
     type: "boolean",
     hidden: true,
@@ -192,7 +262,7 @@ const optionList = () => Object.entries(OPTIONS) as [OptionName, OptionDef][];
 const ENVIRONMENT =
   "Environment: WANDB_API_KEY, WANDB_IDENTITY_TOKEN_FILE, WANDB_CREDENTIALS_FILE, WANDB_BASE_URL,\n" +
   "WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR, NETRC, HOME, USERPROFILE, HOMEDRIVE, HOMEPATH,\n" +
-  "WANDB_HTTP_TIMEOUT, HTTPS_PROXY,\n" +
+  "WANDB_HTTP_TIMEOUT, WANDB_LOGIN_ACCOUNT, WANDB_LOGIN_KEYCHAIN, XDG_CONFIG_HOME, APPDATA, HTTPS_PROXY,\n" +
   "HTTP_PROXY, NO_PROXY, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM,\n" +
   "SM_TRAINING_ENV, WANDB_SAGEMAKER_DISABLE; for `identity --github-actions`: ACTIONS_ID_TOKEN_REQUEST_URL,\n" +
   "ACTIONS_ID_TOKEN_REQUEST_TOKEN, RUNNER_TEMP, GITHUB_ENV (the README says what each does).";
@@ -224,7 +294,11 @@ const { basename, dirname, join, resolve } =
 
 interface Options {
   command: Command;
-  key?: string; // an explicit KEY argument; "-" means stdin; the shell for `completion`
+  key?: string; // an explicit KEY argument; "-" means stdin
+  word?: string; // the shell for `completion`, the account for `switch`
+  argv: string[]; // what `exec` runs
+  account?: string;
+  keychainOnly: boolean;
   host?: string;
   extraKeys: number;
   stdin: boolean;
@@ -245,7 +319,7 @@ interface Credential {
   key: string; // an API key, or for `identity` the JWT ("" when unreadable)
   source: string; // "argument", "stdin", "prompt", "WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", or a file's path
   label: string; // how errors name the source
-  kind?: "env" | "identity" | "settings" | "netrc" | "default" | "sagemaker";
+  kind?: "env" | "identity" | "settings" | "netrc" | "default" | "sagemaker" | "account";
   problem?: string; // why the SDK would fail on it
   file?: string; // the identity token's file
   expires?: number; // when the identity token expires (ms)
@@ -318,13 +392,31 @@ interface WhoamiReport extends TokenReport {
   entity: string;
   teams: string[];
 }
-type Report = LoginReport | StatusReport | LogoutReport | TokenReport | WhoamiReport | IdentityReport;
+/** What `accounts` lists, and what `switch` changed. */
+interface AccountsReport {
+  accounts: AccountRow[];
+}
+interface SwitchReport {
+  host: string;
+  account: string;
+  previous: string | null;
+}
+type Report =
+  | LoginReport
+  | StatusReport
+  | (LogoutReport & { account?: string })
+  | TokenReport
+  | WhoamiReport
+  | IdentityReport
+  | AccountsReport
+  | SwitchReport;
 /** A command's report; the failure it ends with, when the report is still worth printing; and what
  * it prints on stdout as it is, without --json (the key, for `token`). */
 interface Finished {
   report: Report;
   failure?: LoginError;
   stdout?: string;
+  code?: number; // the exit code when it is not 0 (`exec`: its command's)
 }
 
 /** The user typed something wrong: exit 2, pointing at the help page that says how. */
@@ -363,6 +455,8 @@ interface Context {
   netrc: string;
   netrcFound?: { entry?: NetrcEntry; fallback?: NetrcEntry }; // read once, when first asked
   identityFound?: Credential; // likewise
+  accounts?: Accounts; // likewise
+  keychainDown?: string; // why the OS keychain failed this run, once it has
 }
 
 /** Runs one command. Throws UsageError/LoginError when it fails before it has a report to show. */
@@ -370,12 +464,7 @@ async function runCommand(opts: Options, world: World, log: Log, secrets: Set<st
   if (opts.anonymously) log.warn("--anonymously has no effect and is deprecated.");
   if (opts.extraKeys) log.warn(`Only the first API key is used; ignoring ${opts.extraKeys} more.`);
   const ctx = openContext(opts, world, log, secrets);
-  if (opts.command === "status") return runStatus(ctx);
-  if (opts.command === "logout") return { report: runLogout(ctx) };
-  if (opts.command === "token") return runToken(ctx);
-  if (opts.command === "whoami") return runWhoami(ctx);
-  if (opts.command === "identity") return runIdentity(ctx);
-  return { report: await runLogin(ctx) };
+  return (COMMAND_INFO[opts.command] as CommandInfo).run!(ctx);
 }
 
 /** The settings, the host they and the options name, its netrc machine and the netrc file's path. */
@@ -388,19 +477,38 @@ function openContext(opts: Options, world: World, log: Log, secrets: Set<string>
 }
 
 /** `wandb-login [KEY]`: a configured key is reported; a given or prompted one is stored. */
-async function runLogin(ctx: Context): Promise<LoginReport> {
+async function runLogin(ctx: Context): Promise<Finished> {
   const { opts, log, host, machine, netrc } = ctx;
   const report: LoginReport = { host, machine, source: null, stored: false, netrc, ...UNVERIFIED };
   const explicit = opts.relogin || opts.key !== undefined || opts.stdin;
+  if (opts.account !== undefined) checkAccountName(opts.account);
   if (!explicit && bothSet(ctx.world)) throw new LoginError(BOTH_SET);
   const found = explicit ? undefined : keySources(ctx).next().value;
-  if (found) return reportConfigured(ctx, report, found);
+  if (found) return { report: await reportConfigured(ctx, report, found) };
   const { key, source, viewer } = await obtainKey(ctx);
-  Object.assign(report, { source, stored: true });
-  storeKey(ctx, key);
-  if (viewer) return reportVerified(report, viewer, source, log);
-  log.success(`Stored the API key ${maskKey(key)} for ${host}.`);
-  return report;
+  Object.assign(report, { source, stored: !opts.keychainOnly });
+  await undoingOnFailure(async (rollback) => {
+    if (opts.keychainOnly) return keepInKeychainOnly(ctx, key, rollback);
+    if (opts.account !== undefined) await rememberAccount(ctx, opts.account, key, rollback);
+    storeKey(ctx, key, rollback);
+  });
+  if (viewer) return { report: reportVerified(report, viewer, source, log) };
+  const where = opts.keychainOnly ? "in the OS keychain only" : `for ${host}`;
+  log.success(
+    `Stored the API key ${maskKey(key)} ${where}${opts.account ? ` as account ${opts.account}` : ""}.`,
+  );
+  return { report };
+}
+
+/** Runs the changes of one command; when one fails, what the others did is put back. */
+async function undoingOnFailure(changes: (rollback: Rollback) => Promise<unknown>): Promise<void> {
+  const rollback = new Rollback();
+  try {
+    await changes(rollback);
+  } catch (e) {
+    await rollback.run();
+    throw e;
+  }
 }
 
 /** A key found in the environment or a file: checked, reported, never written again. */
@@ -532,21 +640,15 @@ function hiddenInputHint(world: World): string {
 }
 
 /** Settings first: they fail more often (a separate WANDB_CONFIG_DIR), and then the netrc is untouched. */
-function storeKey(ctx: Context, key: string): void {
+function storeKey(ctx: Context, key: string, rollback: Rollback): void {
   const { opts, world, host, netrc, log } = ctx;
   // both files are checked before either is written; a netrc that fails anyway restores the settings
   checkNetrcTarget(world, netrc);
   const edits = opts.host !== undefined || opts.cloud ? hostSettingsEdits(world, host) : [];
   for (const [path] of edits) checkSettingsTarget(world, path);
-  const rollback = new Rollback();
-  try {
-    const updated = edits.filter(([path, changes]) => writeSettings(world, path, changes, log, rollback));
-    writeNetrcKey(ctx, key);
-    for (const [path] of updated) log.info(`Updated settings file ${path}`);
-  } catch (e) {
-    rollback.run();
-    throw e;
-  }
+  const updated = edits.filter(([path, changes]) => writeSettings(world, path, changes, log, rollback));
+  writeNetrcKey(ctx, key, rollback);
+  for (const [path] of updated) log.info(`Updated settings file ${path}`);
   const { env } = world;
   if (bothSet(world)) log.warn(BOTH_SET);
   else if (env.WANDB_API_KEY && env.WANDB_API_KEY !== key)
@@ -588,14 +690,14 @@ function writeSettings(
   return writeCarefully(world, path, edit, log, { secret: false, folders: true, rollback });
 }
 
-function writeNetrcKey({ world, netrc, machine, log }: Context, key: string): void {
+function writeNetrcKey({ world, netrc, machine, log }: Context, key: string, rollback: Rollback): void {
   const created = !exists(world.fs, netrc);
   let result: NetrcUpdate | undefined;
   const change = (old: string | null) => {
     result = updateNetrc(old ?? "", machine, key);
     return result.text;
   };
-  writeCarefully(world, netrc, change, log);
+  writeCarefully(world, netrc, change, log, { rollback });
   if (created) log.info("No netrc file found, creating one.");
   if (result?.replaced) log.info(`Replacing the key for ${machine} in your netrc file: ${netrc}`);
   else log.info(`Appending key for ${machine} to your netrc file: ${netrc}`);
@@ -627,7 +729,12 @@ function checkNetrcTarget(world: World, netrc: string): void {
 }
 
 /** Who the server says the key belongs to, shown and added to the report. */
-function reportVerified<T extends Report & Identity>(report: T, viewer: Viewer, source: string, log: Log): T {
+function reportVerified<T extends { host: string } & Identity>(
+  report: T,
+  viewer: Viewer,
+  source: string,
+  log: Log,
+): T {
   log.success(`Currently logged in as: ${describeViewer(viewer)} to ${report.host}. ${RELOGIN_HINT}`);
   log.info(`Credentials from: ${source}`);
   const others = viewer.teams.filter((t) => t !== viewer.entity);
@@ -772,47 +879,68 @@ function reportSources(log: Log, sources: Credential[], used?: Credential, sdk?:
   log.warn(`These sources hold different keys: ${which}`);
 }
 
-/** `wandb-login logout`: the host's entry leaves the netrc; what still supplies a key is named. */
-function runLogout(ctx: Context): LogoutReport {
-  const { world, host, machine, netrc, log } = ctx;
-  let removed = 0;
+/** `wandb-login logout`: the host's entry leaves the netrc, and its account is forgotten (`--account
+ * NAME`: that account, and the entry only when it holds its key); what still supplies a key is named. */
+async function runLogout(ctx: Context): Promise<Finished> {
+  const { world, host, machine, netrc, log, opts } = ctx;
+  const accounts = opts.account !== undefined || accountsExist(ctx) ? readAccounts(ctx) : undefined;
+  const active = accounts && (await netrcAccount(ctx, accounts));
+  const named = opts.account === undefined ? active : findAccount(ctx, accounts!, opts.account);
+  const leaves = opts.account === undefined || named === active;
   const regular = regularOrMissing(world, netrc);
-  if (regular) {
-    const remove = (old: string | null) => {
-      const result = removeNetrcEntry(old ?? "", machine);
-      removed = result.removed;
-      // what is left is known: the lookup after the logout need not read the file again
-      const { rest } = result;
-      if (!rest.error)
-        ctx.netrcFound = {
-          fallback: rest.entries.slice(0, rest.visible).findLast((e) => e.kind === "default"),
-        };
-      return removed ? result.text : null;
-    };
-    writeCarefully(world, netrc, remove, log);
-  }
+  let removed = 0;
+  await undoingOnFailure(async (rollback) => {
+    if (named) forgetAccount(ctx, accounts!, named, rollback);
+    if (leaves && regular) removed = removeNetrcKey(ctx, rollback);
+  });
+  if (named) await dropFromKeychain(ctx, named);
   const gone = `Removed the key for ${machine} from ${netrc}.`;
   const why = regular ? "" : ` (${NOT_REGULAR})`;
-  log.info(removed ? gone : `No key for ${machine} in ${netrc}${why}; nothing to remove.`);
-  const still = keySources(ctx).next().value;
+  if (!leaves) log.info(`Forgot account ${named!.name} of ${host}.`);
+  else log.info(removed ? gone : `No key for ${machine} in ${netrc}${why}; nothing to remove.`);
+  const still = leaves ? keySources(ctx).next().value : undefined;
   if (bothSet(world)) log.warn(BOTH_SET);
   if (still?.kind === "identity")
     log.warn(
       `WANDB_IDENTITY_TOKEN_FILE still logs the W&B SDK in, with the token in ${still.file}; unset it.`,
     );
   else if (still) log.warn(`A key for ${host} is still supplied by ${still.source}.`);
-  return { host, machine, netrc, removed: removed > 0, source: still?.source ?? null };
+  const report = { host, machine, netrc, removed: removed > 0, source: still?.source ?? null };
+  return { report: named ? { ...report, account: named.name } : report };
 }
 
-/** `wandb-login token`: the key the W&B SDK would send, in full, alone on stdout. */
-function runToken(ctx: Context): Finished {
-  const sent = sdkCredential(ctx);
-  if (sent.kind === "identity")
-    throw new LoginError(
-      `The W&B SDK authenticates with the identity token in ${sent.file} (WANDB_IDENTITY_TOKEN_FILE): ` +
-        "there is no API key to print.",
-    );
+/** The host's machine entry leaves the netrc, every other byte kept; how many entries went. */
+function removeNetrcKey(ctx: Context, rollback: Rollback): number {
+  const { world, machine, netrc, log } = ctx;
+  let removed = 0;
+  const remove = (old: string | null) => {
+    const result = removeNetrcEntry(old ?? "", machine);
+    removed = result.removed;
+    // what is left is known: the lookup after the logout need not read the file again
+    const { rest } = result;
+    if (!rest.error)
+      ctx.netrcFound = {
+        fallback: rest.entries.slice(0, rest.visible).findLast((e) => e.kind === "default"),
+      };
+    return removed ? result.text : null;
+  };
+  writeCarefully(world, netrc, remove, log, { rollback });
+  return removed;
+}
+
+/** `wandb-login token`: the key the W&B SDK would send (or the chosen account's), in full, alone on stdout. */
+async function runToken(ctx: Context): Promise<Finished> {
+  const sent = (await chosenAccountKey(ctx)) ?? apiKeyOnly(sdkCredential(ctx));
   return { report: { host: ctx.host, source: sent.source }, stdout: sent.key };
+}
+
+/** An API key: an identity token is no key to print or pass on. */
+function apiKeyOnly(sent: Credential): Credential {
+  if (sent.kind !== "identity") return sent;
+  throw new LoginError(
+    `The W&B SDK authenticates with the identity token in ${sent.file} (WANDB_IDENTITY_TOKEN_FILE): ` +
+      "there is no API key to print or pass on.",
+  );
 }
 
 /** What the SDK sends for the host; a LoginError when it would send nothing or fail. */
@@ -826,11 +954,73 @@ function sdkCredential(ctx: Context): Credential {
 /** `wandb-login whoami`: one line on stdout, who the server says the SDK's key belongs to. */
 async function runWhoami(ctx: Context): Promise<Finished> {
   const { host, secrets } = ctx;
-  const sent = sdkCredential(ctx);
+  const sent = (await chosenAccountKey(ctx)) ?? sdkCredential(ctx);
   const viewer = await checkWithServer(ctx, sent);
   const { username, entity, teams } = viewer;
   const line = escapeControls(maskSecrets(`${describeViewer(viewer)} at ${host}`, secrets));
   return { report: { host, username, entity, teams, source: sent.source }, stdout: line };
+}
+
+/** `wandb-login accounts`: each host's accounts, which one's key is in the netrc, where each key lives. */
+async function runAccounts(ctx: Context): Promise<Finished> {
+  const accounts = accountsExist(ctx) ? readAccounts(ctx) : { path: "", list: [] };
+  const chosen = ctx.opts.host !== undefined || ctx.opts.cloud;
+  const hosts = chosen ? [ctx.host] : [...new Set([ctx.host, ...accounts.list.map((a) => a.host)])];
+  const rows: AccountRow[] = [];
+  for (const host of hosts) rows.push(...(await accountRows(hostContext(ctx, host), accounts)));
+  const lines = hosts.flatMap((host) => {
+    const mine = rows.filter((r) => r.host === host);
+    return mine.length ? [host, ...mine.map(accountLine)] : [];
+  });
+  const text = lines.map(escapeControls).join("\n");
+  return { report: { accounts: rows }, stdout: text || "No accounts, and no key in the netrc." };
+}
+
+/** `wandb-login switch NAME`: the account's key goes into the netrc entry, where the SDK reads it;
+ * the key that was there stays an account. */
+async function runSwitch(ctx: Context): Promise<Finished> {
+  const { host, log } = ctx;
+  const accounts = readAccounts(ctx);
+  const account = findAccount(ctx, accounts, ctx.opts.word!);
+  if (account.keychainOnly)
+    throw new LoginError(
+      `Account ${account.name} of ${host} is kept in the OS keychain only, never in the netrc: it reaches ` +
+        `the W&B SDK through \`wandb-login exec --account ${account.name} -- COMMAND\`.`,
+    );
+  const key = await accountKey(ctx, account);
+  let before: Account | undefined;
+  await undoingOnFailure(async (rollback) => {
+    before = await keepNetrcKey(ctx, accounts, rollback);
+    storeKey(ctx, key, rollback);
+  });
+  const was = before ? `account ${before.name}` : "no key";
+  log.success(`Switched ${host} to account ${account.name} (${maskKey(key)}); it had ${was}.`);
+  return { report: { host, account: account.name, previous: before?.name ?? null } };
+}
+
+/** `wandb-login exec -- COMMAND`: the command runs with the chosen key in its environment only. */
+async function runExec(ctx: Context): Promise<Finished> {
+  const { world, host, opts } = ctx;
+  const sent = await execKey(ctx);
+  const env: Env = { ...world.env, WANDB_API_KEY: sent.key, WANDB_IDENTITY_TOKEN_FILE: undefined };
+  env.WANDB_BASE_URL = host === CLOUD_URL ? undefined : host; // the key goes where it was chosen for
+  const code = await world.spawn(opts.argv, env);
+  return { report: { host, source: sent.source }, code };
+}
+
+/** The key exec passes: the chosen account's, the active one's, what `token` prints, else the host's
+ * keychain-only key. */
+async function execKey(ctx: Context): Promise<Credential> {
+  const chosen = await chosenAccountKey(ctx);
+  if (chosen) return chosen;
+  const accounts = accountsExist(ctx) ? readAccounts(ctx) : undefined;
+  const active = accounts && (await netrcAccount(ctx, accounts));
+  if (active) return accountCredential(active, await accountKey(ctx, active));
+  const { sent, fails } = sdkVerdict(ctx);
+  if (sent && !fails && sent.kind !== "identity") return sent;
+  const kept = accounts?.list.find((a) => a.host === ctx.host && a.keychainOnly);
+  if (kept) return accountCredential(kept, await accountKey(ctx, kept));
+  return apiKeyOnly(sdkCredential(ctx)); // its error says why there is none
 }
 
 /** `wandb-login identity`: an identity token for keyless CI, fetched (GitHub Actions) or checked. */
@@ -853,7 +1043,7 @@ async function runIdentity(ctx: Context): Promise<Finished> {
     const viewer = await checkWithServer(ctx, identityToken(file, token)); // a fresh exchange, not the cache
     report = reportVerified(report, viewer, "WANDB_IDENTITY_TOKEN_FILE", log);
   }
-  handOver?.(); // only now, checked and (with --verify) accepted: a failed run changes no file
+  await handOver?.(); // only now, checked and (with --verify) accepted: a failed run changes no file
   if (githubEnv) {
     log.success(`Later steps of this job log in with it: WANDB_IDENTITY_TOKEN_FILE is in ${githubEnv}.`);
     return { report };
@@ -862,7 +1052,11 @@ async function runIdentity(ctx: Context): Promise<Finished> {
 }
 
 /** `--token-file PATH`: a token file that something else keeps, as it is now. */
-function tokenFileToCheck(ctx: Context): { file: string; token: IdentityRead; handOver?: () => void } {
+function tokenFileToCheck(ctx: Context): {
+  file: string;
+  token: IdentityRead;
+  handOver?: () => Promise<void>;
+} {
   const file = resolve(ctx.world.cwd, ctx.opts.tokenFile!);
   return { file, token: readIdentityToken(ctx, file) };
 }
@@ -878,17 +1072,12 @@ async function requestJobToken(ctx: Context) {
   const { url, bearer, file, githubEnv } = actionsJob(ctx);
   const jwt = await requestActionsToken(url, bearer, opts.audience ?? host, world);
   const token = inspectIdentityToken(ctx, `${jwt}\n`, "the OIDC token GitHub Actions answered");
-  const handOver = () => {
-    const rollback = new Rollback();
-    try {
+  const handOver = () =>
+    undoingOnFailure(async (rollback) => {
       writeCarefully(world, file, () => `${jwt}\n`, log, { rollback });
       appendLine(world, githubEnv, `WANDB_IDENTITY_TOKEN_FILE=${file}`, rollback);
       makeCacheFolder(world, rollback);
-    } catch (e) {
-      rollback.run();
-      throw e;
-    }
-  };
+    });
   return { file, token, handOver };
 }
 
@@ -1026,9 +1215,12 @@ const valueOptions = (kind: OptionDef["values"]) =>
     .flatMap(([n, d]) => [n, ...(d.alias ?? [])].map((s) => `--${s}`));
 
 const URL_WORDS = `https:// http:// ${CLOUD_URL}`;
+/** The shell pipeline that lists account names, after the program's own name. */
+const ACCOUNT_NAMES = `accounts --json 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4`;
 
 const COMPLETIONS: Record<string, () => string> = {
-  bash: () => `_wandb_login() {
+  bash: () => `_wandb_login_accounts() { "\${COMP_WORDS[0]}" ${ACCOUNT_NAMES}; }
+_wandb_login() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} command=login options i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case \${COMP_WORDS[i]} in ${COMMAND_NAMES.join("|")}) command=\${COMP_WORDS[i]}; break ;; esac
@@ -1039,6 +1231,9 @@ const COMPLETIONS: Record<string, () => string> = {
       compopt -o nospace 2>/dev/null; return ;;
     ${valueOptions("file").join("|")}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ${valueOptions("none").join("|")}) COMPREPLY=(); return ;;
+    ${valueOptions("account").join("|")}) COMPREPLY=($(compgen -W "$(_wandb_login_accounts)" -- "$cur")); return ;;
+    switch)
+      if [[ $cur != -* ]]; then COMPREPLY=($(compgen -W "$(_wandb_login_accounts)" -- "$cur")); return; fi ;;
     completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
     help) COMPREPLY=($(compgen -W "${COMMAND_NAMES.join(" ")}" -- "$cur")); return ;;
   esac
@@ -1061,12 +1256,14 @@ complete -F _wandb_login wandb`,
     const value = (d: OptionDef) =>
       d.type !== "string"
         ? ""
-        : `:${d.valueHint}:${{ url: "_urls", file: "_files", none: " " }[d.values ?? "url"]}`;
+        : `:${d.valueHint}:${{ url: "_urls", file: "_files", none: " ", account: "_wandb_login_accounts" }[d.values ?? "url"]}`;
     const spec = (c: Command) =>
-      offered(c)
-        .map(([s, d]) => `'${s}[${d.description!.replace(/[[\]']/g, "")}]${value(d)}'`)
-        .join(" ");
+      [
+        ...offered(c).map(([s, d]) => `'${s}[${d.description!.replace(/[[\]']/g, "")}]${value(d)}'`),
+        ...(c === "switch" ? ["'1:NAME:_wandb_login_accounts'"] : []),
+      ].join(" ");
     return `#compdef wandb-login wandb
+_wandb_login_accounts() { compadd -- \${(f)"$($words[1] ${ACCOUNT_NAMES})"} }
 _wandb_login() {
   local command=login
   if (( CURRENT == 2 )) && [[ $words[2] != -* ]]; then
@@ -1087,11 +1284,15 @@ if [[ $funcstack[1] = _wandb-login ]]; then _wandb_login "$@"; else compdef _wan
     const value = (d: OptionDef) =>
       d.type !== "string"
         ? ""
-        : { url: ` -x -a ${quote(URL_WORDS)}`, file: " -r -F", none: " -x" }[d.values ?? "url"];
+        : { url: ` -x -a ${quote(URL_WORDS)}`, file: " -r -F", none: " -x", account: ` -x -a ${names}` }[
+            d.values ?? "url"
+          ];
+    const names = quote(`(wandb-login ${ACCOUNT_NAMES})`);
     const lines = [
       fish("-f"),
       fish(`-n __fish_use_subcommand -a ${quote(COMMANDS.join(" "))}`),
       fish(`-n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'`),
+      fish(`-n '__fish_seen_subcommand_from switch' -a ${names}`),
     ];
     for (const command of COMMAND_NAMES) {
       const when =
@@ -1141,7 +1342,7 @@ interface GivenOption {
 
 /** Reads the arguments strictly against the option table: every option known, in its place, well formed. */
 export function parseCommandLine(argv: string[]): Request {
-  const { positionals, given, help, version } = tokenize(argv);
+  const { positionals, rest, given, help, version } = tokenize(argv);
   const word = positionals[0];
   if (word === "help") return { help: commandWord(positionals[1]) };
   if (word === "version") return "version";
@@ -1149,6 +1350,8 @@ export function parseCommandLine(argv: string[]): Request {
   if (help) return { help: command };
   if (version) return "version";
   if (word === command) positionals.shift();
+  const takes = (COMMAND_INFO[command] as CommandInfo).takes;
+  if (takes !== "command") positionals.push(...(rest ?? []));
   const values: Partial<Record<OptionName, string | boolean>> = {};
   for (const option of given) {
     if (!OPTIONS[option.name].commands.includes(command))
@@ -1158,11 +1361,15 @@ export function parseCommandLine(argv: string[]): Request {
       );
     values[option.name] = option.value; // the last one counts, as in citty
   }
-  checkOperands(command, positionals, values);
+  checkOperands(command, positionals, values, rest);
   const flag = (name: OptionName) => values[name] === true;
   return {
     command,
-    key: positionals[0],
+    key: takes === "keys" ? positionals[0] : undefined,
+    word: takes === "word" ? positionals[0] : undefined,
+    argv: takes === "command" ? rest! : [],
+    account: values.account as string | undefined,
+    keychainOnly: flag("keychain-only"),
     host: values.host as string | undefined,
     extraKeys: Math.max(0, positionals.length - 1),
     stdin: flag("stdin") || positionals[0] === "-",
@@ -1182,13 +1389,23 @@ function checkOperands(
   command: Command,
   positionals: string[],
   values: Partial<Record<OptionName, unknown>>,
+  rest?: string[],
 ) {
+  const { takes, operands } = COMMAND_INFO[command] as CommandInfo;
+  const help = `wandb-login ${command} --help`;
   if (values.cloud === true && values.host !== undefined)
     throw new UsageError("Cannot use --host and --cloud together.");
-  if (command === "completion" && positionals.length !== 1)
-    throw new UsageError("`completion` takes one shell: bash, zsh or fish.");
-  if (command !== "login" && command !== "completion" && positionals.length > 0)
-    throw new UsageError(`\`${command}\` takes no KEY argument.`);
+  if (takes === "word" && positionals.length !== 1)
+    throw new UsageError(
+      `\`${command}\` takes one ${operands === "NAME" ? "account NAME" : `shell: ${operands}`}.`,
+      help,
+    );
+  if (takes === "command" && (positionals.length > 0 || !rest?.length))
+    throw new UsageError(
+      `\`exec\` runs what follows \`--\`: wandb-login exec [OPTIONS] -- COMMAND [ARG]...`,
+      help,
+    );
+  if (!takes && positionals.length > 0) throw new UsageError(`\`${command}\` takes no KEY argument.`);
   if (values.stdin === true && positionals.length > 0)
     throw new UsageError("Cannot use --stdin together with a KEY argument.");
   if (command === "identity" && (values["github-actions"] === true) === (values["token-file"] !== undefined))
@@ -1206,10 +1423,11 @@ function tokenize(argv: string[]) {
   const given: GivenOption[] = [];
   let help = false;
   let version = false;
+  let rest: string[] | undefined; // what follows `--`: positionals, or `exec`'s command
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
+      rest = argv.slice(i + 1);
       break;
     }
     if (arg === "-h" || arg === "--help") help = true;
@@ -1221,7 +1439,7 @@ function tokenize(argv: string[]) {
       given.push(option);
     }
   }
-  return { positionals, given, help, version };
+  return { positionals, rest, given, help, version };
 }
 
 /** One `--name`, `--name=value`, `--name value` or `--no-name`; `consumed` when it took `next`. */
@@ -1656,6 +1874,279 @@ function sagemakerHyperparameters(world: World): Record<string, unknown> & { pro
     /* the SDK only warns about it */
   }
   return { ...merged, problem };
+}
+
+// --- accounts and the OS keychain (spec §12) ---
+// An account is a host, a name and a key; the active one is the one whose key the host's netrc entry
+// holds (where the W&B SDK reads it). The index, accounts.json, says which accounts there are and
+// where each key lives; keys live in the OS keychain (Bun.secrets) where one answers, else in the
+// index itself (0600, written like the netrc). A machine without the index pays one stat for it.
+
+interface Account {
+  host: string;
+  name: string;
+  store: "keychain" | "file";
+  key?: string; // only when kept in the file
+  keychainOnly?: boolean; // never in the netrc (login --keychain-only)
+}
+interface Accounts {
+  path: string;
+  list: Account[];
+}
+/** An account as `accounts` lists it; `name` null for a netrc key that belongs to no account. */
+interface AccountRow {
+  host: string;
+  name: string | null;
+  active: boolean;
+  store: string;
+  key: string | null;
+  problem?: string;
+}
+
+const ACCOUNT_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+
+function checkAccountName(name: string): void {
+  if (!ACCOUNT_NAME.test(name))
+    throw new LoginError(
+      `Invalid account name ${JSON.stringify(name)}: use letters, digits, ".", "_", "-" and "@", at most 64.`,
+    );
+}
+
+/** $XDG_CONFIG_HOME/wandb-login/accounts.json (default ~/.config/…; %APPDATA%\wandb-login\ on Windows). */
+function accountsPath({ env, home, platform }: World): string | null {
+  const base = platform === "win32" ? env.APPDATA : env.XDG_CONFIG_HOME || (home && join(home, ".config"));
+  return base ? join(base, "wandb-login", "accounts.json") : null;
+}
+
+/** One stat: whether there are accounts to read at all. */
+function accountsExist({ world }: Context): boolean {
+  const path = accountsPath(world);
+  return path !== null && exists(world.fs, path);
+}
+
+/** The index, read once a run. A file that is not what we write is an error: never overwritten. */
+function readAccounts(ctx: Context): Accounts {
+  if (ctx.accounts) return ctx.accounts;
+  const path = accountsPath(ctx.world);
+  if (!path) throw new LoginError("Cannot find your home folder for the accounts file: set HOME.");
+  const text = readText(ctx.world, path, MAX_RESPONSE_BYTES);
+  let list: unknown;
+  try {
+    list = text === null ? [] : JSON.parse(fromBytes(text)).accounts;
+  } catch {}
+  if (!Array.isArray(list) || !list.every(isAccount))
+    throw new LoginError(
+      `The accounts file ${path} is not what wandb-login writes: fix it, or move it away (it is not overwritten).`,
+    );
+  for (const { key } of list) if (key) ctx.secrets.add(key);
+  ctx.accounts = { path, list };
+  return ctx.accounts;
+}
+
+function isAccount(a: Account): boolean {
+  const stored = a?.store === "keychain" || (a?.store === "file" && typeof a.key === "string");
+  return stored && typeof a.host === "string" && ACCOUNT_NAME.test(a.name);
+}
+
+function writeAccounts(ctx: Context, accounts: Accounts, rollback: Rollback): void {
+  const text = toBytes(`${JSON.stringify({ version: 1, accounts: accounts.list }, null, 2)}\n`);
+  const change = (old: string | null) => (old === text ? null : text);
+  writeCarefully(ctx.world, accounts.path, change, ctx.log, { folders: true, rollback });
+}
+
+/** `login --account NAME`: the key becomes that account of the host; the key the netrc entry held
+ * before is kept too (keepNetrcKey). */
+async function rememberAccount(ctx: Context, name: string, key: string, rollback: Rollback): Promise<void> {
+  const accounts = readAccounts(ctx);
+  await keepNetrcKey(ctx, accounts, rollback);
+  await putAccount(ctx, accounts, name, key, rollback);
+  writeAccounts(ctx, accounts, rollback);
+}
+
+/** `login --keychain-only`: the key goes into the OS keychain and nowhere else (the index names the
+ * account, not its key). */
+async function keepInKeychainOnly(ctx: Context, key: string, rollback: Rollback): Promise<void> {
+  const accounts = readAccounts(ctx);
+  await putAccount(ctx, accounts, ctx.opts.account ?? "keychain", key, rollback, true);
+  writeAccounts(ctx, accounts, rollback);
+}
+
+/** The key the host's netrc entry holds, kept as an account (`default`, `default-2`, …) when it
+ * belongs to none: no named login or switch ever loses a key. Returns the account that holds it. */
+async function keepNetrcKey(ctx: Context, accounts: Accounts, rollback: Rollback) {
+  const key = netrcKey(ctx);
+  const held = await netrcAccount(ctx, accounts);
+  if (held || !key) return held;
+  const taken = new Set(accounts.list.filter((a) => a.host === ctx.host).map((a) => a.name));
+  let name = "default";
+  for (let n = 2; taken.has(name); n++) name = `default-${n}`;
+  ctx.log.info(`Keeping the key that was in ${ctx.netrc} for ${ctx.machine} as account ${name}.`);
+  return putAccount(ctx, accounts, name, key, rollback);
+}
+
+/**
+ * Keeps `key` as account `name` of the host: in the OS keychain when it answers, else in the index
+ * file, said once (it is plain text there); with `keychainOnly`, in the keychain or nowhere. The
+ * caller writes the index; a rollback puts the keychain entry back as it was.
+ */
+async function putAccount(
+  ctx: Context,
+  accounts: Accounts,
+  name: string,
+  key: string,
+  rollback: Rollback,
+  keychainOnly = false,
+): Promise<Account> {
+  const { host, log, world } = ctx;
+  const account: Account = { host, name, store: "keychain", ...(keychainOnly ? { keychainOnly } : {}) };
+  const entry = keychainName(account);
+  const known = ctx.keychainDown;
+  try {
+    const before = await keychain(ctx, (k) => k.get(entry));
+    await keychain(ctx, (k) => k.set(entry, key));
+    rollback.add(() => (before ? world.keychain.set(entry, before) : world.keychain.delete(entry)));
+  } catch (e) {
+    const why = (e as Error).message;
+    if (keychainOnly)
+      throw new LoginError(
+        `Cannot keep the key in the OS keychain: ${why}. Nothing was written: --keychain-only never ` +
+          "falls back to a file.",
+      );
+    Object.assign(account, { store: "file", key });
+    if (!known)
+      log.info(
+        `The OS keychain is not usable (${why}): the key of account ${name} is kept in plain text in ` +
+          `${accounts.path} (mode 0600).`,
+      );
+  }
+  accounts.list = [...accounts.list.filter((a) => a.host !== host || a.name !== name), account];
+  return account;
+}
+
+/** An account leaves the index (its keychain entry goes once every file is written: dropFromKeychain). */
+function forgetAccount(ctx: Context, accounts: Accounts, account: Account, rollback: Rollback): void {
+  accounts.list = accounts.list.filter((a) => a !== account);
+  writeAccounts(ctx, accounts, rollback);
+}
+
+async function dropFromKeychain(ctx: Context, account: Account): Promise<void> {
+  if (account.store !== "keychain") return;
+  try {
+    await keychain(ctx, (k) => k.delete(keychainName(account)));
+  } catch (e) {
+    ctx.log.warn(`The OS keychain entry of account ${account.name} stays: ${(e as Error).message}.`);
+  }
+}
+
+/** The host's account of that name; exit 1 listing the host's names when there is none. */
+function findAccount(ctx: Context, accounts: Accounts, name: string): Account {
+  checkAccountName(name);
+  const mine = accounts.list.filter((a) => a.host === ctx.host);
+  const found = mine.find((a) => a.name === name);
+  if (found) return found;
+  if (!mine.length)
+    throw new LoginError(`${ctx.host} has no accounts: add one with \`wandb-login --account ${name} KEY\`.`);
+  throw new LoginError(`${ctx.host} has no account ${name}; it has: ${mine.map((a) => a.name).join(", ")}.`);
+}
+
+/** An account's key, from the keychain or the file. A keychain cannot tell a locked entry from a
+ * deleted one: both read as missing. */
+async function accountKey(ctx: Context, account: Account): Promise<string> {
+  const { name, host } = account;
+  let key = account.key ?? null;
+  try {
+    if (account.store === "keychain") key = await keychain(ctx, (k) => k.get(keychainName(account)));
+  } catch (e) {
+    throw new LoginError(
+      `Cannot read the key of account ${name} from the OS keychain: ${(e as Error).message}.`,
+    );
+  }
+  if (!key)
+    throw new LoginError(
+      `The OS keychain holds no key for account ${name} of ${host}: it was deleted, or the keychain is ` +
+        `locked. Unlock it, or log in again with --account ${name}.`,
+    );
+  ctx.secrets.add(key);
+  return key;
+}
+
+/** The account --account or WANDB_LOGIN_ACCOUNT names, as a source of its key; none when neither does. */
+async function chosenAccountKey(ctx: Context): Promise<Credential | undefined> {
+  const name = ctx.opts.account ?? ctx.world.env.WANDB_LOGIN_ACCOUNT;
+  if (!name) return undefined;
+  const account = findAccount(ctx, readAccounts(ctx), name);
+  return accountCredential(account, await accountKey(ctx, account));
+}
+
+const accountCredential = (account: Account, key: string): Credential => {
+  const source = `account ${account.name}`;
+  return { key, source, label: source, kind: "account" };
+};
+
+/** The host's netrc entry's key (not `default`'s): the one the active account holds. */
+function netrcKey(ctx: Context): string | undefined {
+  const password = netrcFor(ctx).entry?.password;
+  return password ? fromBytes(password) : undefined;
+}
+
+/** The account whose key the host's netrc entry holds: the active one. */
+async function netrcAccount(ctx: Context, accounts: Accounts): Promise<Account | undefined> {
+  const key = netrcKey(ctx);
+  for (const account of accounts.list) {
+    if (!key || account.host !== ctx.host || account.keychainOnly) continue;
+    if ((await accountKey(ctx, account).catch(() => null)) === key) return account;
+  }
+  return undefined;
+}
+
+/** The host's accounts as `accounts` and `status` show them, and a netrc key that is no account's. */
+async function accountRows(ctx: Context, accounts: Accounts): Promise<AccountRow[]> {
+  const inNetrc = netrcKey(ctx);
+  const rows: AccountRow[] = [];
+  for (const account of accounts.list.filter((a) => a.host === ctx.host)) {
+    const key = await accountKey(ctx, account).catch((e: Error) => e);
+    const store = account.keychainOnly
+      ? "keychain only"
+      : { keychain: "OS keychain", file: "file" }[account.store];
+    const row = {
+      host: ctx.host,
+      name: account.name,
+      active: key === inNetrc && !account.keychainOnly,
+      store,
+    };
+    if (typeof key === "string") rows.push({ ...row, key: maskKey(key) });
+    else rows.push({ ...row, key: null, problem: key.message });
+  }
+  if (inNetrc && !rows.some((r) => r.active))
+    rows.push({ host: ctx.host, name: null, active: true, store: "netrc only", key: maskKey(inNetrc) });
+  return rows;
+}
+
+/** `* work  OS keychain  wandb_v1_…abcd`: one account, `*` when active. */
+const accountLine = (r: AccountRow) =>
+  `  ${r.active ? "*" : " "} ${(r.name ?? "(no account)").padEnd(16)} ${r.store.padEnd(14)} ${r.key ?? r.problem}`;
+
+/** The same run for another host (accounts lists every host's). */
+const hostContext = (ctx: Context, host: string): Context => ({
+  ...ctx,
+  host,
+  machine: machineName(host),
+  netrcFound: undefined,
+});
+
+const keychainName = (account: Account) => `${account.host} ${account.name}`;
+
+/** A call to the OS keychain. Its first failure (none here, locked, silent) is remembered for the run:
+ * a silent one is waited for once, not once per account. */
+async function keychain<T>(ctx: Context, call: (keychain: Keychain) => Promise<T>): Promise<T> {
+  if (ctx.world.env.WANDB_LOGIN_KEYCHAIN === "0") ctx.keychainDown ??= "turned off by WANDB_LOGIN_KEYCHAIN=0";
+  if (ctx.keychainDown) throw new Error(ctx.keychainDown);
+  try {
+    return await call(ctx.world.keychain);
+  } catch (e) {
+    ctx.keychainDown = (e as Error).message || String(e);
+    throw e;
+  }
 }
 
 // --- secrets and output ---
@@ -2641,6 +3132,8 @@ const PATH_VARIABLES = [
   "REQUESTS_CA_BUNDLE",
   "RUNNER_TEMP",
   "GITHUB_ENV",
+  "XDG_CONFIG_HOME",
+  "APPDATA",
 ];
 
 /** Paths are bytes, but the environment reaches us as text: bytes that are not UTF-8 arrive as
@@ -2873,12 +3366,18 @@ function cleanUp(step: () => void, notes = QUIET, what = "clean up"): void {
 /** What a run changed, and how to put each back: a step is added before its change is made, and
  * they run newest first when a later change fails (the error that made us undo is the one reported). */
 class Rollback {
-  private readonly steps: (() => void)[] = [];
-  add(step: () => void): void {
+  private readonly steps: (() => unknown)[] = [];
+  add(step: () => unknown): void {
     this.steps.unshift(step);
   }
-  run(): void {
-    for (const step of this.steps.splice(0)) cleanUp(step);
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0)) {
+      try {
+        await step(); // a keychain entry is put back asynchronously
+      } catch {
+        /* the error that made us undo is the one to report */
+      }
+    }
   }
 }
 
@@ -3281,6 +3780,16 @@ export interface World {
   rawMode: (on: boolean) => void;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  keychain: Keychain; // the OS credential store
+  /** Runs `exec`'s command with this environment; its exit status. */
+  spawn: (argv: string[], env: Env) => Promise<number>;
+}
+
+/** The OS credential store, under service `wandb-login`: a missing entry reads as null. */
+export interface Keychain {
+  get: (name: string) => Promise<string | null>;
+  set: (name: string, value: string) => Promise<void>;
+  delete: (name: string) => Promise<boolean>;
 }
 
 /** This process's world. */
@@ -3324,7 +3833,59 @@ export function realWorld(): World {
     },
     stdout: (text) => writeFully(fs, 1, text),
     stderr: (text) => writeFully(fs, 2, text),
+    keychain: osKeychain(),
+    spawn: runChild,
   };
+}
+
+/**
+ * Bun.secrets (macOS Keychain, Windows Credential Manager, the Secret Service), every call under
+ * KEYCHAIN_TIMEOUT_MS: a locked keyring may wait for ever on an unlock prompt, a silent Secret
+ * Service holds a call for 50 s. The process exits when main returns, so a call given up on cannot
+ * keep it alive. Nothing is loaded until the first call.
+ */
+function osKeychain(): Keychain {
+  const timed = <T>(call: () => Promise<T>): Promise<T> => {
+    let timer: Timer | undefined;
+    const late = new Promise<never>((_, reject) => {
+      const why = `it did not answer within ${KEYCHAIN_TIMEOUT_MS / 1000} s`;
+      timer = setTimeout(() => reject(new Error(why)), KEYCHAIN_TIMEOUT_MS);
+    });
+    return Promise.race([call(), late]).finally(() => clearTimeout(timer));
+  };
+  const entry = (name: string) => ({ service: KEYCHAIN_SERVICE, name });
+  return {
+    get: (name) => timed(() => Bun.secrets.get(entry(name))),
+    set: (name, value) => timed(() => Bun.secrets.set({ ...entry(name), value })),
+    delete: (name) => timed(() => Bun.secrets.delete(entry(name))),
+  };
+}
+
+/** The signals a wrapper passes on to the command it runs. */
+const PASSED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+/** Runs `exec`'s command, its standard streams its own and the four signals passed on; its exit
+ * status as a shell gives it (128+N for signal N), 127 when it is not found, 126 when it cannot run. */
+async function runChild(argv: string[], env: Env): Promise<number> {
+  let child: ReturnType<typeof Bun.spawn>;
+  try {
+    const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
+    child = Bun.spawn(argv, {
+      env: defined as Record<string, string>,
+      stdio: ["inherit", "inherit", "inherit"],
+    });
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+    const why = missing ? "command not found" : errorText(e);
+    throw new LoginError(`Cannot run ${argv[0]}: ${why}.`, missing ? 127 : 126);
+  }
+  const passOn = PASSED_SIGNALS.map((signal) => [signal, () => child.kill(signal)] as const);
+  for (const [signal, pass] of passOn) process.on(signal, pass);
+  try {
+    return await child.exited;
+  } finally {
+    for (const [signal, pass] of passOn) process.off(signal, pass);
+  }
 }
 
 /** Linux's pid namespace id, as /proc names it: a lock from another namespace names another pid. */
@@ -3742,11 +4303,12 @@ export async function main(argv: string[], world: World, secrets = new Set<strin
     const request = parseCommandLine(argv);
     if (request === "version") return printData(world, VERSION);
     if ("help" in request) return printData(world, helpPage(request.help));
-    if (request.command === "completion") return printData(world, completionScript(request.key!));
+    if (request.command === "completion") return printData(world, completionScript(request.word!));
     json = request.json;
     if (request.key !== undefined && request.key !== "-") secrets.add(request.key);
-    const { report, failure, stdout } = await runCommand(request, world, log, secrets);
+    const { report, failure, stdout, code } = await runCommand(request, world, log, secrets);
     if (failure) return fail(failure, report);
+    if (code !== undefined) return code; // exec's command has said what it had to
     if (json) return writeOr(() => world.stdout(`${mask(toJson(report))}\n`));
     return stdout === undefined ? 0 : writeOr(() => world.stdout(`${stdout}\n`));
   } catch (e) {

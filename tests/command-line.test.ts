@@ -65,7 +65,7 @@ describe("parsing", () => {
     expect(() => parse("stauts")).toThrow('Unknown command "stauts". Did you mean "status"?');
     expect(() => parse("frobnicate")).toThrow(/^Unknown command "frobnicate"\.$/);
     expect(() => parse("help", "bogus")).toThrow(UsageError);
-    expectParse("completion", "bash").toMatchObject({ command: "completion", key: "bash" });
+    expectParse("completion", "bash").toMatchObject({ command: "completion", word: "bash" });
     expect(() => parse("completion")).toThrow(UsageError);
     expect(editDistance("stauts", "status")).toBe(2);
     expect(editDistance("logot", "logout")).toBe(1);

@@ -166,10 +166,47 @@ export async function runInProcess(args: string[], opts: InProcessOptions = {}):
     stderr: (text) => {
       stderr += text;
     },
+    keychain: memoryKeychain(),
+    spawn: () => {
+      throw new Error("a command run without a spawn of the test's");
+    },
     ...opts.world,
   };
   const code = await main(args, world);
   return { code, stdout, stderr };
+}
+
+/**
+ * An OS keychain in memory (service wandb-login): `entries` is what it holds. `fails` makes every
+ * call fail with that reason (no Secret Service, a timeout); `locked` reads as empty and refuses
+ * writes, as a locked GNOME keyring does; `calls` counts every call.
+ */
+export function memoryKeychain(opts: { fails?: string; locked?: boolean } = {}) {
+  const entries = new Map<string, string>();
+  const keychain = {
+    entries,
+    calls: 0,
+    fails: opts.fails,
+    locked: opts.locked ?? false,
+    async get(name: string) {
+      keychain.check();
+      return keychain.locked ? null : (entries.get(name) ?? null);
+    },
+    async set(name: string, value: string) {
+      keychain.check();
+      if (keychain.locked) throw new Error("Cannot create an item in a locked collection (code: 2)");
+      entries.set(name, value);
+    },
+    async delete(name: string) {
+      keychain.check();
+      return !keychain.locked && entries.delete(name);
+    },
+    check() {
+      keychain.calls++;
+      if (keychain.fails) throw new Error(keychain.fails);
+    },
+  };
+  return keychain;
 }
 
 /** A world with a terminal on stdin and stderr: each read gets the next of `keys`; raw mode is recorded. */

@@ -28,19 +28,32 @@ import {
   VIEWER,
 } from "./helpers";
 
-const COMMAND_NAMES = ["login", "status", "logout", "token", "whoami", "identity", "completion"] as const;
+const COMMAND_NAMES = [
+  "login",
+  "status",
+  "logout",
+  "token",
+  "whoami",
+  "identity",
+  "accounts",
+  "switch",
+  "exec",
+  "completion",
+] as const;
 type Name = (typeof COMMAND_NAMES)[number];
 const options = Object.entries(OPTIONS) as [string, OptionDef][];
 const takes = (command: Name, def: OptionDef) => (def.commands as string[]).includes(command);
 const spellings = (name: string, def: OptionDef) =>
   [name, ...(def.alias ?? []), ...(def.negatable ? [`no-${name}`] : [])].map((n) => `--${n}`);
-/** The command's words before an option: completion needs its shell, identity its source. */
+/** The command's words before an option: completion needs its shell, identity its source, switch a name. */
 const words = (command: Name) =>
-  command === "completion"
-    ? ["completion", "bash"]
-    : command === "identity"
-      ? ["identity", "--github-actions"]
-      : [command];
+  ({
+    completion: ["completion", "bash"],
+    identity: ["identity", "--github-actions"],
+    switch: ["switch", "work"],
+  })[command as string] ?? [command];
+/** What follows the options: exec's command. */
+const after = (command: Name) => (command === "exec" ? ["--", "true"] : []);
 const valueFor = (def: OptionDef) => (def.type === "string" ? ["http://127.0.0.1:9"] : []);
 
 describe("every (command, option) pair, through the binary", () => {
@@ -49,7 +62,7 @@ describe("every (command, option) pair, through the binary", () => {
   );
   test.each(pairs)("%s %s", (command, spelled, def) => {
     const home = tempDir();
-    const r = runCli([...words(command), spelled, ...valueFor(def)], {
+    const r = runCli([...words(command), spelled, ...valueFor(def), ...after(command)], {
       home,
       env: { NETRC: join(home, "netrc") },
     });
@@ -80,7 +93,7 @@ describe("every (command, option) pair, through the binary", () => {
     (name, value) => {
       const home = tempDir();
       const command = COMMAND_NAMES.find((c) => takes(c, OPTIONS[name as keyof typeof OPTIONS]))!;
-      const r = runCli([...words(command), `--${name}=${value}`, KEY40], { home });
+      const r = runCli([...words(command), `--${name}=${value}`, KEY40, ...after(command)], { home });
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`Option --${name} does not take a value.`);
       expect(readdirSync(home)).toEqual([]);
@@ -180,7 +193,7 @@ describe("help pages and completions come from the one table", () => {
   );
 
   test("bash completes the first word with the commands, and a host after --host", () => {
-    expect(bashOffers(["wandb-login", "s"])).toEqual(["status"]);
+    expect(bashOffers(["wandb-login", "s"])).toEqual(["status", "switch"]);
     expect(bashOffers(["wandb-login", "status", "--host", "https://api"])).toEqual(["https://api.wandb.ai"]);
     expect(bashOffers(["wandb-login", "completion", ""]).sort()).toEqual(["bash", "fish", "zsh"]);
   });
@@ -230,6 +243,7 @@ describe("citty's parser is the judge of the values", () => {
   test("every valid command line reads the same to us and to citty", () => {
     // identity's one-of rule is its own, as --host with --cloud is
     const command = fc.constantFrom(...COMMAND_NAMES.filter((c) => c !== "completion" && c !== "identity"));
+    const operands: Partial<Record<Name, string[]>> = { switch: ["work"], exec: ["--", "true"] };
     // each option once: repeats (the last counts for us; citty prefers --host over --base-url) are not its rule
     const line = command.chain((c) => {
       const own = options.filter(([, def]) => takes(c, def) && !(c === "login" && def.hidden));
@@ -245,7 +259,7 @@ describe("citty's parser is the judge of the values", () => {
     });
     fc.assert(
       fc.property(line, ([command, parts]) => {
-        const argv = [command, ...parts.flat()];
+        const argv = [command, ...parts.flat(), ...(operands[command] ?? [])];
         let ours: ReturnType<typeof parseCommandLine>;
         try {
           ours = parseCommandLine(argv);
@@ -257,6 +271,7 @@ describe("citty's parser is the judge of the values", () => {
         const theirs = parseArgs(argv.slice(1), argsFor(command));
         if (typeof ours !== "object" || "help" in ours) throw new Error("not a command");
         expect(ours.host).toBe(theirs.host as string | undefined);
+        expect(ours.account).toBe(theirs.account as string | undefined);
         for (const flag of ["cloud", "relogin", "verify", "stdin", "json"] as const)
           expect([flag, ours[flag]]).toEqual([flag, Boolean(theirs[flag])]);
       }),
