@@ -8,13 +8,16 @@
 //   files and locks (paths among them) · world and terminal · network · main
 // Every side effect (env, home, cwd, files, streams, fetch, clock, pid) comes in through one
 // `World` value, so tests run `main(argv, world)` in-process.
-import type { ArgDef, ArgsDef, BooleanArgDef, StringArgDef } from "citty";
+import type { BooleanArgDef, StringArgDef } from "citty";
 import type { LogObject } from "consola/core";
 
 // --- constants ---
 
 declare const WANDB_LOGIN_VERSION: string | undefined; // baked in by `bun build --define`
-declare const WANDB_LOGIN_HELP: string | undefined; // the top-level help page, likewise (scripts/build.ts)
+/** Every help page and completion script, rendered from the tables below at build time (scripts/texts.ts). */
+declare const WANDB_LOGIN_TEXTS:
+  | { help: Record<string, string>; completion: Record<string, string> }
+  | undefined;
 export const VERSION = typeof WANDB_LOGIN_VERSION === "string" ? WANDB_LOGIN_VERSION : "0.0.0-dev";
 export const CLOUD_URL = "https://api.wandb.ai";
 const VIEWER_QUERY =
@@ -33,130 +36,54 @@ const KEYCHAIN_TIMEOUT_MS = 5_000; // a locked keyring may wait for ever on an u
 
 // --- the command and option table: the parser, every help page and the completions come from it ---
 
-/** A command word: what its help page says, what it takes besides options, and what runs it.
- * `login` is also what runs without a word. */
-interface CommandInfo {
-  summary: string;
+/** A command word: what it takes besides options, and what runs it (`login` also runs without a
+ * word). What its help page says is in scripts/texts.ts, which the build renders from this table. */
+export interface CommandInfo {
   operands?: string; // what follows the options in the usage line
-  about: string;
-  example?: string;
-  exits: string;
   takes?: "keys" | "word" | "command"; // KEY…; one word (a shell, an account); `-- COMMAND…`; else nothing
   run?: (ctx: Context) => Promise<Finished> | Finished; // none for `completion`: it needs no context
 }
-const COMMAND_INFO = {
+export const COMMAND_INFO = {
   login: {
-    summary: "store a key (KEY, or `-` to read it from stdin)",
     operands: "[KEY]",
-    about:
-      "Without a KEY the key comes from the first of: WANDB_API_KEY; api_key in the settings\n" +
-      "files (only one whose base_url is this host); the netrc file (NETRC, ~/.netrc, ~/_netrc);\n" +
-      "a hidden prompt when a terminal is attached. Keys go to the netrc file under the host's\n" +
-      "machine entry, mode 0600.",
-    exits: "0 success, 1 failed, 2 usage error, 130 interrupted",
     takes: "keys",
     run: runLogin,
   },
   status: {
-    summary: "where the key for a host comes from (read-only)",
-    about:
-      "Shows the host and where it came from, the settings files, the netrc file (and whether its\n" +
-      "mode is safe), and every source that holds a key for the host, masked: the one wandb-login\n" +
-      "uses, and the one the W&B Python SDK sends when they differ. Never writes a file.",
-    example: "wandb-login status --verify",
-    exits: "0 a key is configured (and accepted, with --verify), 1 not, 2 usage error",
     run: runStatus,
   },
   logout: {
-    summary: "remove a host's key from the netrc file",
-    about:
-      "Removes that host's machine entry, keeping every other byte of the file (other machines,\n" +
-      "the default entry, comments). Warns when WANDB_API_KEY or a settings file still supplies a key.",
-    example: "wandb-login logout --host https://wandb.example.com",
-    exits: "0 success (also when there was nothing to remove), 1 failed, 2 usage error",
     run: runLogout,
   },
   token: {
-    summary: "print the API key the W&B SDK would send, for scripts",
-    about:
-      "Prints the key and a newline on stdout, nothing else there: the one place a key is shown\n" +
-      "in full. The key is the one the W&B Python SDK would send for the host.",
-    example: 'export WANDB_API_KEY="$(wandb-login token)"',
-    exits: "0 printed, 1 no key to print, 2 usage error",
     run: runToken,
   },
   whoami: {
-    summary: "who the server says the W&B SDK's key belongs to",
-    about:
-      "Verifies the key the W&B Python SDK would send and prints one line on stdout:\n" +
-      "<username> (<entity>) at <host>. A short `wandb-login status --verify`.",
-    example: "wandb-login whoami --host https://wandb.example.com",
-    exits: "0 verified, 1 no key or refused, 2 usage error",
     run: runWhoami,
   },
   identity: {
-    summary: "keyless CI: an identity token the W&B SDK exchanges itself",
-    about:
-      "--github-actions (in a job with `permissions: id-token: write`) requests the job's OIDC token,\n" +
-      "writes it (0600) to $RUNNER_TEMP/wandb-identity-token and adds WANDB_IDENTITY_TOKEN_FILE to\n" +
-      "$GITHUB_ENV, so the W&B SDK in every later step exchanges it at <host>/oidc/token: no API key\n" +
-      "in any secret store. Job tokens live minutes: run it again in a step that needs a fresh one.\n" +
-      "--token-file PATH checks a token file something else keeps (a Kubernetes projected token)\n" +
-      "and prints the `export WANDB_IDENTITY_TOKEN_FILE=…` line to use.",
-    example: "wandb-login identity --github-actions --verify",
-    exits: "0 ready (and accepted, with --verify), 1 failed, 2 usage error",
     run: runIdentity,
   },
   accounts: {
-    summary: "every account kept for a host, and which one is active (read-only)",
-    about:
-      "Lists each host's accounts (one host's with --host or --cloud): its name, whether it is active\n" +
-      "(its key is the one in the netrc, which the W&B SDK reads), where its key lives (the OS keychain,\n" +
-      "or the accounts file), and the key, masked. A netrc key that belongs to no account shows as such.\n" +
-      "`wandb-login --account NAME KEY` adds one; the key the netrc held before is kept as `default`.",
-    example: "wandb-login accounts --cloud",
-    exits: "0 listed, 1 failed, 2 usage error",
     run: runAccounts,
   },
   switch: {
-    summary: "make another account active: its key goes into the netrc",
     operands: "NAME",
-    about:
-      "Writes the account's key into the host's netrc entry (where the W&B SDK reads it) and makes it\n" +
-      "the active account. The key that was there stays an account: nothing is lost.",
-    example: "wandb-login switch work",
-    exits: "0 switched, 1 no such account or failed, 2 usage error",
     takes: "word",
     run: runSwitch,
   },
   exec: {
-    summary: "run a command with an account's key in its environment, never on disk",
     operands: "-- COMMAND [ARG]...",
-    about:
-      "Runs COMMAND with WANDB_API_KEY set to the key of --account (else WANDB_LOGIN_ACCOUNT, else the\n" +
-      "active account, else the key `wandb-login token` prints, else the host's keychain-only key), and\n" +
-      "WANDB_BASE_URL when the host is not the cloud. Its input and output are the command's; SIGINT,\n" +
-      "SIGTERM, SIGHUP and SIGQUIT are passed on.",
-    example: "wandb-login exec --account work -- python train.py",
-    exits: "the command's (128+N when signal N ended it), 127 not found, 126 not runnable, 1 no key, 2 usage",
     takes: "command",
     run: runExec,
   },
   completion: {
-    summary: "print a shell completion script",
     operands: "bash|zsh|fish",
-    about:
-      "Install:\n" +
-      "  bash: source <(wandb-login completion bash)   (in ~/.bashrc)\n" +
-      "  zsh:  source <(wandb-login completion zsh)    (in ~/.zshrc, after compinit)\n" +
-      "  fish: wandb-login completion fish > ~/.config/fish/completions/wandb-login.fish\n" +
-      "The scripts complete `wandb` too, for a binary installed under that name.",
-    exits: "0 printed, 2 usage error",
     takes: "word",
   },
 } satisfies Record<string, CommandInfo>;
 export type Command = keyof typeof COMMAND_INFO;
-const COMMAND_NAMES = Object.keys(COMMAND_INFO) as Command[];
+export const COMMAND_NAMES = Object.keys(COMMAND_INFO) as Command[];
 /** Every first word that means something: the commands, and `help`/`version`. */
 export const COMMANDS = [...COMMAND_NAMES, "help", "version"] as const;
 
@@ -257,24 +184,24 @@ function optionTable<T extends Record<string, OptionDef>>(table: T): Record<keyo
   return table;
 }
 /** The table's rows, read each time: a test adds a row and sees it everywhere. */
-const optionList = () => Object.entries(OPTIONS) as [OptionName, OptionDef][];
-
-const ENVIRONMENT =
-  "Environment: WANDB_API_KEY, WANDB_IDENTITY_TOKEN_FILE, WANDB_CREDENTIALS_FILE, WANDB_BASE_URL,\n" +
-  "WANDB_APP_URL, WANDB_CONFIG_DIR, WANDB_DIR, NETRC, HOME, USERPROFILE, HOMEDRIVE, HOMEPATH,\n" +
-  "WANDB_HTTP_TIMEOUT, WANDB_LOGIN_ACCOUNT, WANDB_LOGIN_KEYCHAIN, XDG_CONFIG_HOME, APPDATA, HTTPS_PROXY,\n" +
-  "HTTP_PROXY, NO_PROXY, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM,\n" +
-  "SM_TRAINING_ENV, WANDB_SAGEMAKER_DISABLE; for `identity --github-actions`: ACTIONS_ID_TOKEN_REQUEST_URL,\n" +
-  "ACTIONS_ID_TOKEN_REQUEST_TOKEN, RUNNER_TEMP, GITHUB_ENV (the README says what each does).";
+export const optionList = () => Object.entries(OPTIONS) as [OptionName, OptionDef][];
 
 // --- boot: --help and --version answer before the rest loads ---
 
 /** The answer to a lone `--help`, `-h`, `help`, `--version`, `-v` or `version`, if that is all there is. */
 function quickAnswer(argv: string[]): string | undefined {
   if (argv.length !== 1) return undefined;
-  if (["--help", "-h", "help"].includes(argv[0]))
-    return typeof WANDB_LOGIN_HELP === "string" ? WANDB_LOGIN_HELP : helpPage("login");
+  if (["--help", "-h", "help"].includes(argv[0])) return bakedText("help", "login");
   return ["--version", "-v", "version"].includes(argv[0]) ? VERSION : undefined;
+}
+
+/** A help page or a completion script, as the build rendered it; undefined for a name it has none for. */
+function bakedText(kind: "help" | "completion", name: string): string | undefined {
+  if (typeof WANDB_LOGIN_TEXTS === "undefined")
+    throw new Error(
+      "Help and completions are rendered at build time: run `npm run build`, then dist/wandb-login.",
+    );
+  return Object.hasOwn(WANDB_LOGIN_TEXTS[kind], name) ? WANDB_LOGIN_TEXTS[kind][name] : undefined;
 }
 
 const quick = import.meta.main ? quickAnswer(process.argv.slice(2)) : undefined;
@@ -488,9 +415,8 @@ async function runLogin(ctx: Context): Promise<Finished> {
   const { key, source, viewer } = await obtainKey(ctx);
   Object.assign(report, { source, stored: !opts.keychainOnly });
   await undoingOnFailure(async (rollback) => {
-    if (opts.keychainOnly) return keepInKeychainOnly(ctx, key, rollback);
-    if (opts.account !== undefined) await rememberAccount(ctx, opts.account, key, rollback);
-    storeKey(ctx, key, rollback);
+    if (opts.account !== undefined || opts.keychainOnly) await rememberAccount(ctx, key, rollback);
+    if (!opts.keychainOnly) storeKey(ctx, key, rollback);
   });
   if (viewer) return { report: reportVerified(report, viewer, source, log) };
   const where = opts.keychainOnly ? "in the OS keychain only" : `for ${host}`;
@@ -1127,191 +1053,6 @@ const shellQuote = (text: string) =>
 // A strict reader of the option table: citty's own parser accepts unknown options and costs
 // ≈1.5 ms (node:util) on every run, so it is the judge in the tests, not a step of each run.
 
-/** The options `command` takes, as citty's ArgsDef (the tests hand it to citty's parser). */
-export function argsFor(command: Command): ArgsDef {
-  const args: ArgsDef = {};
-  for (const [name, def] of optionList()) {
-    if (def.commands.includes(command)) args[name] = { type: def.type, alias: def.alias } as ArgDef;
-  }
-  return args;
-}
-
-/** The help page for `command`; the top-level one for `login`. Only constants: it runs at boot. */
-export function helpPage(command: Command): string {
-  const info: CommandInfo = COMMAND_INFO[command];
-  const options = optionLines(command);
-  const sections = [
-    `Usage:\n${command === "login" ? overview() : `  ${usageLine(command)}`}`,
-    ...(options ? [`Options:\n${options}`] : []),
-    info.about,
-    ...(command === "login" ? [ENVIRONMENT] : []),
-    ...(info.example ? [`Example:\n  ${info.example}`] : []),
-    `Exit codes: ${info.exits}.`,
-  ];
-  const title =
-    command === "login"
-      ? `wandb-login ${VERSION}: log in to Weights & Biases (stores an API key for the W&B SDKs)`
-      : `wandb-login ${command}: ${info.summary}`;
-  return [title, ...sections].join("\n\n");
-}
-
-/** Every command's usage line, then what each does, for the top-level page. */
-function overview(): string {
-  const usage = COMMAND_NAMES.map(
-    (c) => `  ${c === "login" ? "wandb-login [login] [OPTIONS] [KEY]" : usageLine(c)}`,
-  );
-  const commands = COMMAND_NAMES.map((c) => `  ${c.padEnd(12)}${COMMAND_INFO[c].summary}`);
-  return [...usage, "  wandb-login help [COMMAND] | version", "", "Commands:", ...commands].join("\n");
-}
-
-/** `wandb-login status [--host URL | --cloud] [--verify] [--json]`, from the table. */
-function usageLine(command: Command): string {
-  const words = ["wandb-login", command];
-  for (const [name, def] of optionList()) {
-    if (!def.commands.includes(command) || def.hidden || name === "cloud") continue;
-    if (name === "host") words.push("[--host URL | --cloud]");
-    else words.push(def.type === "string" ? `[--${name} ${def.valueHint}]` : `[--${name}]`);
-  }
-  const operands = (COMMAND_INFO[command] as CommandInfo).operands;
-  return [...words, ...(operands ? [operands] : [])].join(" ");
-}
-
-/** `  --host, --base-url URL  log in to …` for each option the command takes, and help/version. */
-function optionLines(command: Command): string {
-  const rows: [string, string][] = [];
-  for (const [name, def] of optionList()) {
-    if (!def.commands.includes(command) || def.hidden) continue;
-    const names = [name, ...(def.alias ?? [])].map((n) => `--${n}`);
-    if (def.negatable) names.push(`--no-${name}`);
-    rows.push([names.join(", ") + (def.type === "string" ? ` ${def.valueHint}` : ""), def.description!]);
-  }
-  if (command === "login") {
-    rows.push(["-h, --help", "show this help (`wandb-login status --help`: that command's)"]);
-    rows.push(["-v, --version", "show the version"]);
-  } else rows.push(["-h, --help", "show this help"]);
-  return rows.map(([names, text]) => `  ${names.padEnd(22)}  ${text}`).join("\n");
-}
-
-/** The completion script for `shell`. */
-export function completionScript(shell: string): string {
-  const script = Object.hasOwn(COMPLETIONS, shell) ? COMPLETIONS[shell] : undefined;
-  if (!script) throw new UsageError(`No completion for ${JSON.stringify(shell)}: choose bash, zsh or fish.`);
-  return script();
-}
-
-/** Each option `command` offers, in every spelling (`--verify`, `--no-verify`), with its row. */
-function offered(command: Command): [string, OptionDef][] {
-  return optionList()
-    .filter(([, def]) => def.commands.includes(command) && !def.hidden)
-    .flatMap(([name, def]) =>
-      [name, ...(def.alias ?? []), ...(def.negatable ? [`no-${name}`] : [])].map((n) => [`--${n}`, def]),
-    );
-}
-
-/** The string options whose values complete as `kind` (URLs unless the row says otherwise). */
-const valueOptions = (kind: OptionDef["values"]) =>
-  optionList()
-    .filter(([, d]) => d.type === "string" && (d.values ?? "url") === kind)
-    .flatMap(([n, d]) => [n, ...(d.alias ?? [])].map((s) => `--${s}`));
-
-const URL_WORDS = `https:// http:// ${CLOUD_URL}`;
-/** The shell pipeline that lists account names, after the program's own name. */
-const ACCOUNT_NAMES = `accounts --json 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4`;
-
-const COMPLETIONS: Record<string, () => string> = {
-  bash: () => `_wandb_login_accounts() { "\${COMP_WORDS[0]}" ${ACCOUNT_NAMES}; }
-_wandb_login() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} command=login options i
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    case \${COMP_WORDS[i]} in ${COMMAND_NAMES.join("|")}) command=\${COMP_WORDS[i]}; break ;; esac
-  done
-  case $prev in
-    ${valueOptions("url").join("|")})
-      COMPREPLY=($(compgen -W "${URL_WORDS}" -- "$cur"))
-      compopt -o nospace 2>/dev/null; return ;;
-    ${valueOptions("file").join("|")}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    ${valueOptions("none").join("|")}) COMPREPLY=(); return ;;
-    ${valueOptions("account").join("|")}) COMPREPLY=($(compgen -W "$(_wandb_login_accounts)" -- "$cur")); return ;;
-    switch)
-      if [[ $cur != -* ]]; then COMPREPLY=($(compgen -W "$(_wandb_login_accounts)" -- "$cur")); return; fi ;;
-    completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
-    help) COMPREPLY=($(compgen -W "${COMMAND_NAMES.join(" ")}" -- "$cur")); return ;;
-  esac
-  if [[ $COMP_CWORD -eq 1 && $cur != -* ]]; then
-    COMPREPLY=($(compgen -W "${COMMANDS.join(" ")}" -- "$cur")); return
-  fi
-  case $command in
-${COMMAND_NAMES.map(
-  (c) =>
-    `    ${c}) options="${offered(c)
-      .map(([s]) => s)
-      .join(" ")}" ;;`,
-).join("\n")}
-  esac
-  COMPREPLY=($(compgen -W "$options --help" -- "$cur"))
-}
-complete -F _wandb_login wandb-login
-complete -F _wandb_login wandb`,
-  zsh: () => {
-    const value = (d: OptionDef) =>
-      d.type !== "string"
-        ? ""
-        : `:${d.valueHint}:${{ url: "_urls", file: "_files", none: " ", account: "_wandb_login_accounts" }[d.values ?? "url"]}`;
-    const spec = (c: Command) =>
-      [
-        ...offered(c).map(([s, d]) => `'${s}[${d.description!.replace(/[[\]']/g, "")}]${value(d)}'`),
-        ...(c === "switch" ? ["'1:NAME:_wandb_login_accounts'"] : []),
-      ].join(" ");
-    return `#compdef wandb-login wandb
-_wandb_login_accounts() { compadd -- \${(f)"$($words[1] ${ACCOUNT_NAMES})"} }
-_wandb_login() {
-  local command=login
-  if (( CURRENT == 2 )) && [[ $words[2] != -* ]]; then
-    compadd ${COMMANDS.join(" ")}
-  fi
-  (( \${\${(s: :):-${COMMAND_NAMES.join(" ")}}[(Ie)$words[2]]} )) && command=$words[2]
-  case $command in
-${COMMAND_NAMES.map((c) => `    ${c}) _arguments ${spec(c)} '(- *)'{-h,--help}'[show help]' ;;`).join("\n")}
-  esac
-}
-# from fpath (as _wandb-login) this file is the completion itself; sourced, it registers
-if [[ $funcstack[1] = _wandb-login ]]; then _wandb_login "$@"; else compdef _wandb_login wandb-login wandb; fi`;
-  },
-  fish: () => {
-    const quote = (text: string) => `'${text.replace(/[\\']/g, "\\$&")}'`;
-    const fish = (rest: string) => `complete -c wandb-login -c wandb ${rest}`;
-    const others = COMMAND_NAMES.filter((c) => c !== "login").join(" ");
-    const value = (d: OptionDef) =>
-      d.type !== "string"
-        ? ""
-        : { url: ` -x -a ${quote(URL_WORDS)}`, file: " -r -F", none: " -x", account: ` -x -a ${names}` }[
-            d.values ?? "url"
-          ];
-    const names = quote(`(wandb-login ${ACCOUNT_NAMES})`);
-    const lines = [
-      fish("-f"),
-      fish(`-n __fish_use_subcommand -a ${quote(COMMANDS.join(" "))}`),
-      fish(`-n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'`),
-      fish(`-n '__fish_seen_subcommand_from switch' -a ${names}`),
-    ];
-    for (const command of COMMAND_NAMES) {
-      const when =
-        command === "login"
-          ? `not __fish_seen_subcommand_from ${others}`
-          : `__fish_seen_subcommand_from ${command}`;
-      for (const [spelled, def] of offered(command)) {
-        const about = spelled.startsWith("--no-") ? `do not ${def.description}` : def.description!;
-        lines.push(fish(`-n '${when}' -l ${spelled.slice(2)}${value(def)} -d ${quote(about)}`));
-      }
-    }
-    lines.push(
-      fish("-s h -l help -d 'show help'"),
-      fish("-n __fish_use_subcommand -s v -l version -d 'show the version'"),
-    );
-    return lines.join("\n");
-  },
-};
-
 /** Levenshtein distance, for "did you mean". */
 export function editDistance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -1596,9 +1337,7 @@ function* keySources(ctx: Context): Generator<Credential> {
   const identity = identityCredential(ctx);
   if (identity) yield identity;
   for (const { path, values } of settingsFor(ctx.host, ctx.settings).reverse()) {
-    if (!values.api_key) continue;
-    ctx.secrets.add(values.api_key);
-    yield { key: values.api_key, source: path, label: `settings file ${path}`, kind: "settings" };
+    if (values.api_key) yield settingsCredential(ctx, path, values.api_key);
   }
   const fromNetrc = netrcCredential(ctx);
   if (fromNetrc) yield fromNetrc;
@@ -1611,17 +1350,26 @@ function netrcCredential(ctx: Context): Credential | null {
   const key = fromBytes((entry ?? fallback)?.password ?? "");
   // `default` often holds something else than a W&B key
   if (!key || (!entry && checkApiKey(key))) return null;
-  ctx.secrets.add(key);
-  if (entry) return { key, source: netrc, label: `netrc file ${netrc}`, kind: "netrc" };
+  if (entry) return found(ctx, { key, source: netrc, label: `netrc file ${netrc}`, kind: "netrc" });
   const source = `${netrc} (default entry)`;
-  return { key, source, label: `netrc file ${source}`, kind: "default" };
+  return found(ctx, { key, source, label: `netrc file ${source}`, kind: "default" });
 }
 
+/** A source of a key, its key a secret from the moment it is found: a source cannot forget to mask it. */
+function found(ctx: Context, credential: Credential): Credential {
+  if (credential.key) ctx.secrets.add(credential.key);
+  return credential;
+}
+
+const settingsCredential = (ctx: Context, path: string, key: string) =>
+  found(ctx, { key, source: path, label: `settings file ${path}`, kind: "settings" });
+
 /** The netrc's entries for the machine, read once a run, with what Python would warn about. */
-function netrcFor(ctx: Context): { entry?: NetrcEntry; fallback?: NetrcEntry } {
+function netrcFor(ctx: Context, strict = false): { entry?: NetrcEntry; fallback?: NetrcEntry } {
   if (ctx.netrcFound) return ctx.netrcFound;
   const { world, netrc, machine, log } = ctx;
-  const { entry, fallback, error } = netrcLookup(readOrWarn(world, netrc, log) ?? "", machine);
+  const text = strict ? readText(world, netrc) : readOrWarn(world, netrc, log);
+  const { entry, fallback, error } = netrcLookup(text ?? "", machine);
   if (error) log.warn(`Failed to read netrc file at ${netrc}: ${error}. Ignoring it.`);
   else if (entry && !entry.password)
     log.warn(`Found entry for machine ${JSON.stringify(machine)} with no API key at ${netrc}.`);
@@ -1652,11 +1400,9 @@ const bothSet = ({ env }: World) => !!env.WANDB_API_KEY && !!env.WANDB_IDENTITY_
 const BOTH_SET =
   "Both WANDB_API_KEY and WANDB_IDENTITY_TOKEN_FILE are set; the W&B SDK refuses to run that way. Unset one.";
 
-function envCredential({ world, secrets }: Context): Credential | undefined {
-  const key = world.env.WANDB_API_KEY;
-  if (!key) return undefined;
-  secrets.add(key);
-  return { key, source: "WANDB_API_KEY", label: "WANDB_API_KEY", kind: "env" };
+function envCredential(ctx: Context): Credential | undefined {
+  const key = ctx.world.env.WANDB_API_KEY;
+  return key ? found(ctx, { key, source: "WANDB_API_KEY", label: "WANDB_API_KEY", kind: "env" }) : undefined;
 }
 
 /** The token WANDB_IDENTITY_TOKEN_FILE names, with what would stop the SDK from using it. */
@@ -1775,10 +1521,14 @@ function sdkNetrcCredential(ctx: Context): Credential | undefined {
   const chosen = entry ?? fallback;
   if (!chosen?.password) return undefined;
   const key = fromBytes(chosen.password);
-  ctx.secrets.add(key);
   const source = chosen === entry ? ctx.netrc : `${ctx.netrc} (default entry)`;
   const label = chosen === entry ? `netrc entry for ${ctx.machine}` : "netrc default entry";
-  return { key, source, label: `${label} password`, kind: chosen === entry ? "netrc" : "default" };
+  return found(ctx, {
+    key,
+    source,
+    label: `${label} password`,
+    kind: chosen === entry ? "netrc" : "default",
+  });
 }
 
 /**
@@ -1795,14 +1545,7 @@ function sdkSettingsCredential(ctx: Context): Credential | undefined {
   if (!sameHost(baseUrl, host)) return undefined;
   if (sagemaker.key) return sagemaker.key;
   const file = usable ? settings.findLast((s) => s.values.api_key) : undefined;
-  if (!file) return undefined;
-  ctx.secrets.add(file.values.api_key);
-  return {
-    key: file.values.api_key,
-    source: file.path,
-    label: `settings file ${file.path}`,
-    kind: "settings",
-  };
+  return file && settingsCredential(ctx, file.path, file.values.api_key);
 }
 
 /** The first setting of either file that wandb does not know, which makes it ignore both files. */
@@ -1831,14 +1574,12 @@ function sameHost(url: string, host: string): boolean {
  * top-level `wandb_api_key` of the hyperparameters or SM_TRAINING_ENV over them.
  */
 function sagemakerValues(ctx: Context): { key?: Credential; baseUrl?: string } {
-  const { world, secrets } = ctx;
+  const { world } = ctx;
   const { env } = world;
   const on = env.SM_TRAINING_ENV !== undefined || exists(world.fs, world.sagemakerConfig);
   if (!on || /^true$/i.test(env.WANDB_SAGEMAKER_DISABLE ?? "")) return {};
-  const found = (key: string, source: string, problem?: string): Credential => {
-    secrets.add(key);
-    return { key, source, label: `SageMaker ${source}`, kind: "sagemaker", problem };
-  };
+  const sagemaker = (key: string, source: string, problem?: string) =>
+    found(ctx, { key, source, label: `SageMaker ${source}`, kind: "sagemaker", problem });
   const secretsFile = join(world.cwd, "secrets.env");
   const lines = readOrWarn(world, secretsFile, ctx.log)?.split(/\r?\n/) ?? [];
   if (lines.at(-1) === "") lines.pop();
@@ -1848,10 +1589,10 @@ function sagemakerValues(ctx: Context): { key?: Credential; baseUrl?: string } {
     broken >= 0 ? `the W&B SDK will fail on ${secretsFile}: line ${broken + 1} has no \`=\`` : undefined;
   const hyper = sagemakerHyperparameters(world);
   if (typeof hyper.wandb_api_key === "string" && hyper.wandb_api_key) {
-    return { key: found(hyper.wandb_api_key, "hyperparameter wandb_api_key", crash ?? hyper.problem) };
+    return { key: sagemaker(hyper.wandb_api_key, "hyperparameter wandb_api_key", crash ?? hyper.problem) };
   }
   const key = values.WANDB_API_KEY;
-  const fromFile = key || crash ? found(key ?? "", `${secretsFile} (WANDB_API_KEY)`, crash) : undefined;
+  const fromFile = key || crash ? sagemaker(key ?? "", `${secretsFile} (WANDB_API_KEY)`, crash) : undefined;
   return { key: fromFile, baseUrl: values.WANDB_BASE_URL };
 }
 
@@ -1954,20 +1695,14 @@ function writeAccounts(ctx: Context, accounts: Accounts, rollback: Rollback): vo
   writeCarefully(ctx.world, accounts.path, change, ctx.log, { folders: true, rollback });
 }
 
-/** `login --account NAME`: the key becomes that account of the host; the key the netrc entry held
- * before is kept too (keepNetrcKey). */
-async function rememberAccount(ctx: Context, name: string, key: string, rollback: Rollback): Promise<void> {
+/** `login --account NAME`: the key becomes that account of the host, and the key the netrc entry held
+ * before is kept too (keepNetrcKey). `--keychain-only`: the key goes into the OS keychain and nowhere
+ * else (the index names the account, not its key), and the netrc is not touched. */
+async function rememberAccount(ctx: Context, key: string, rollback: Rollback): Promise<void> {
+  const { account, keychainOnly } = ctx.opts;
   const accounts = readAccounts(ctx);
-  await keepNetrcKey(ctx, accounts, rollback);
-  await putAccount(ctx, accounts, name, key, rollback);
-  writeAccounts(ctx, accounts, rollback);
-}
-
-/** `login --keychain-only`: the key goes into the OS keychain and nowhere else (the index names the
- * account, not its key). */
-async function keepInKeychainOnly(ctx: Context, key: string, rollback: Rollback): Promise<void> {
-  const accounts = readAccounts(ctx);
-  await putAccount(ctx, accounts, ctx.opts.account ?? "keychain", key, rollback, true);
+  if (!keychainOnly) await keepNetrcKey(ctx, accounts, rollback);
+  await putAccount(ctx, accounts, account ?? "keychain", key, rollback, keychainOnly);
   writeAccounts(ctx, accounts, rollback);
 }
 
@@ -2080,12 +1815,12 @@ async function chosenAccountKey(ctx: Context): Promise<Credential | undefined> {
 
 const accountCredential = (account: Account, key: string): Credential => {
   const source = `account ${account.name}`;
-  return { key, source, label: source, kind: "account" };
+  return { key, source, label: source, kind: "account" }; // accountKey made the key a secret
 };
 
 /** The host's netrc entry's key (not `default`'s): the one the active account holds. */
 function netrcKey(ctx: Context): string | undefined {
-  const password = netrcFor(ctx).entry?.password;
+  const password = netrcFor(ctx, true).entry?.password; // unreadable is an error: that key must not be lost
   return password ? fromBytes(password) : undefined;
 }
 
@@ -2856,31 +2591,16 @@ function newlines(text: string, from: number, to: number): number {
   return n;
 }
 
-/** A well-formed UTF-8 sequence of two to four bytes, as one char per byte. */
-const UTF8_MULTIBYTE = new RegExp(
-  [
-    "[\\xc2-\\xdf][\\x80-\\xbf]",
-    "\\xe0[\\xa0-\\xbf][\\x80-\\xbf]|[\\xe1-\\xec\\xee\\xef][\\x80-\\xbf]{2}|\\xed[\\x80-\\x9f][\\x80-\\xbf]",
-    "\\xf0[\\x90-\\xbf][\\x80-\\xbf]{2}|[\\xf1-\\xf3][\\x80-\\xbf]{3}|\\xf4[\\x80-\\x8f][\\x80-\\xbf]{2}",
-  ].join("|"),
-  "y",
-);
-
-/** What Python's UTF-8 decoding of the file raises, if anything: it reads netrc files as UTF-8. */
+/** What Python's UTF-8 decoding of the file raises, if anything: it reads netrc files as UTF-8. A
+ * lenient decoding's first U+FFFD that the file does not hold itself marks the first bad byte. */
 export function utf8Problem(bytes: string): string | undefined {
-  // all ASCII, as most files are: counted natively, ≈30× faster than the scan below on a large file
-  // (a Buffer's first use costs ≈0.2 ms: small files are scanned)
-  if (bytes.length >= 1 << 20 && Buffer.byteLength(bytes, "utf8") === bytes.length) return undefined;
-  const nonAscii = /[^\x00-\x7f]/g;
-  const multiByte = UTF8_MULTIBYTE;
-  for (let found = nonAscii.exec(bytes); found; found = nonAscii.exec(bytes)) {
-    multiByte.lastIndex = found.index;
-    if (!multiByte.test(bytes)) {
-      const byte = bytes.charCodeAt(found.index).toString(16).padStart(2, "0");
-      const line = lineBreaks(bytes, 0, found.index) + 1;
-      return `'utf-8' codec can't decode byte 0x${byte} in position ${found.index} (line ${line})`;
-    }
-    nonAscii.lastIndex = multiByte.lastIndex;
+  if (Buffer.byteLength(bytes, "utf8") === bytes.length) return undefined; // all ASCII, counted natively
+  const text = Buffer.from(bytes, "latin1").toString("utf8");
+  for (let i = text.indexOf("\ufffd"); i >= 0; i = text.indexOf("\ufffd", i + 1)) {
+    const at = Buffer.byteLength(text.slice(0, i));
+    if (bytes.startsWith("\xef\xbf\xbd", at)) continue;
+    const byte = bytes.charCodeAt(at).toString(16).padStart(2, "0");
+    return `'utf-8' codec can't decode byte 0x${byte} in position ${at} (line ${lineBreaks(bytes, 0, at) + 1})`;
   }
   return undefined;
 }
@@ -3867,22 +3587,21 @@ const PASSED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
 /** Runs `exec`'s command, its standard streams its own and the four signals passed on; its exit
  * status as a shell gives it (128+N for signal N), 127 when it is not found, 126 when it cannot run. */
 async function runChild(argv: string[], env: Env): Promise<number> {
-  let child: ReturnType<typeof Bun.spawn>;
+  let child: ReturnType<typeof Bun.spawn> | undefined;
+  // listening before the child starts: a signal that comes at once must not kill us and orphan it
+  const passOn = PASSED_SIGNALS.map((signal) => [signal, () => child?.kill(signal)] as const);
+  for (const [signal, pass] of passOn) process.on(signal, pass);
   try {
     const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
     child = Bun.spawn(argv, {
       env: defined as Record<string, string>,
       stdio: ["inherit", "inherit", "inherit"],
     });
+    return await child.exited;
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
     const why = missing ? "command not found" : errorText(e);
     throw new LoginError(`Cannot run ${argv[0]}: ${why}.`, missing ? 127 : 126);
-  }
-  const passOn = PASSED_SIGNALS.map((signal) => [signal, () => child.kill(signal)] as const);
-  for (const [signal, pass] of passOn) process.on(signal, pass);
-  try {
-    return await child.exited;
   } finally {
     for (const [signal, pass] of passOn) process.off(signal, pass);
   }
@@ -4302,8 +4021,8 @@ export async function main(argv: string[], world: World, secrets = new Set<strin
   try {
     const request = parseCommandLine(argv);
     if (request === "version") return printData(world, VERSION);
-    if ("help" in request) return printData(world, helpPage(request.help));
-    if (request.command === "completion") return printData(world, completionScript(request.word!));
+    if ("help" in request) return printData(world, bakedText("help", request.help)!);
+    if (request.command === "completion") return printData(world, completionText(request.word!));
     json = request.json;
     if (request.key !== undefined && request.key !== "-") secrets.add(request.key);
     const { report, failure, stdout, code } = await runCommand(request, world, log, secrets);
@@ -4314,6 +4033,13 @@ export async function main(argv: string[], world: World, secrets = new Set<strin
   } catch (e) {
     return fail(e);
   }
+}
+
+function completionText(shell: string): string {
+  const script = bakedText("completion", shell);
+  if (script === undefined)
+    throw new UsageError(`No completion for ${JSON.stringify(shell)}: choose bash, zsh or fish.`);
+  return script;
 }
 
 /** Prints `text` on stdout: help, version and completion scripts are data. */

@@ -1,6 +1,7 @@
 // Compiles login.ts into dist/wandb-login, and fails loudly where `bun build` only complains.
 // Usage: bun scripts/build.ts [--target=bun-linux-x64 --outfile=dist/release/name]
 import pkg from "../package.json";
+import { renderTexts } from "./texts";
 
 const FLAGS = [
   "--compile",
@@ -15,7 +16,9 @@ const FLAGS = [
 ];
 
 export function build(outfile: string, target?: string, entry = "login.ts"): void {
-  const baked = entry === "login.ts" ? [`--define=WANDB_LOGIN_HELP=${JSON.stringify(topHelpPage())}`] : [];
+  // every help page and completion script, rendered once here: the binary only prints them
+  const baked =
+    entry === "login.ts" ? [`--define=WANDB_LOGIN_TEXTS=${JSON.stringify(renderTexts(pkg.version))}`] : [];
   const args = [
     "build",
     entry,
@@ -31,20 +34,6 @@ export function build(outfile: string, target?: string, entry = "login.ts"): voi
     throw new Error(`bun build ${target ?? "native"} failed`);
   }
   if (!target && entry === "login.ts") smokeTest(outfile);
-}
-
-/** `wandb-login --help` as login.ts prints it, baked into the binary: rendering it costs ≈0.5 ms,
- * half of what --help may cost above a bare Bun start. */
-function topHelpPage(): string {
-  const define = `--define=WANDB_LOGIN_VERSION:${JSON.stringify(pkg.version)}`;
-  const proc = Bun.spawnSync([process.execPath, define, "login.ts", "--help"], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const page = proc.stdout.toString();
-  if (proc.exitCode !== 0 || !page.startsWith(`wandb-login ${pkg.version}:`))
-    throw new Error(`login.ts --help gave exit ${proc.exitCode}: ${proc.stderr}`);
-  return page.replace(/\n$/, "");
 }
 
 /** The native binary must start and report the version it was built with. */

@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { completionScript, editDistance, helpPage, parseCommandLine, UsageError, VERSION } from "../login";
+import { editDistance, parseCommandLine, UsageError, VERSION } from "../login";
+import { completionScript, helpPage } from "../scripts/texts";
 import {
   entry,
   has,

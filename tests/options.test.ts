@@ -3,17 +3,10 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "citty";
+import { type ArgDef, type ArgsDef, parseArgs } from "citty";
 import fc from "fast-check";
-import {
-  argsFor,
-  COMMANDS,
-  completionScript,
-  helpPage,
-  OPTIONS,
-  type OptionDef,
-  parseCommandLine,
-} from "../login";
+import { COMMANDS, type Command, OPTIONS, type OptionDef, optionList, parseCommandLine } from "../login";
+import { completionScript, helpPage } from "../scripts/texts";
 import {
   entry,
   fakeApi,
@@ -55,6 +48,15 @@ const words = (command: Name) =>
 /** What follows the options: exec's command. */
 const after = (command: Name) => (command === "exec" ? ["--", "true"] : []);
 const valueFor = (def: OptionDef) => (def.type === "string" ? ["http://127.0.0.1:9"] : []);
+
+/** The options `command` takes, as citty's ArgsDef: citty's parser is the judge of ours. */
+function argsFor(command: Command): ArgsDef {
+  const args: ArgsDef = {};
+  for (const [name, def] of optionList()) {
+    if (def.commands.includes(command)) args[name] = { type: def.type, alias: def.alias } as ArgDef;
+  }
+  return args;
+}
 
 describe("every (command, option) pair, through the binary", () => {
   const pairs = COMMAND_NAMES.flatMap((command) =>
