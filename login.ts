@@ -87,17 +87,8 @@ export const COMMAND_NAMES = Object.keys(COMMAND_INFO) as Command[];
 /** Every first word that means something: the commands, and `help`/`version`. */
 export const COMMANDS = [...COMMAND_NAMES, "help", "version"] as const;
 
-const HOST_COMMANDS: Command[] = [
-  "login",
-  "status",
-  "logout",
-  "token",
-  "whoami",
-  "identity",
-  "accounts",
-  "switch",
-  "exec",
-];
+/** Every command but `completion` works on a host. */
+const HOST_COMMANDS = COMMAND_NAMES.filter((c) => c !== "completion");
 
 /** An option in citty's ArgDef shape, plus the commands that take it. */
 export type OptionDef = (StringArgDef | BooleanArgDef) & {
@@ -281,66 +272,10 @@ interface LoginReport extends Identity {
   stored: boolean;
   netrc: string;
 }
-/** What status found, as `--json` prints it: every source of a key, and which one each reader uses. */
-interface StatusReport extends Identity {
-  host: string;
-  hostSource: string;
-  machine: string;
-  settings: { path: string; exists: boolean }[];
-  netrc: NetrcState;
-  source: string | null;
-  key: string | null;
-  sources: { source: string; key: string; login: boolean; sdk: boolean }[];
-  sdk: { source: string | null; fails: string | null }; // what the W&B Python SDK sends, or why it fails
-  configured: boolean;
-}
-/** What logout removed, and what still supplies a key. */
-interface LogoutReport {
-  host: string;
-  machine: string;
-  netrc: string;
-  removed: boolean;
-  source: string | null;
-}
-/** The identity token `identity` fetched or checked, and who it is with --verify. */
-interface IdentityReport extends Identity {
-  host: string;
-  file: string;
-  expires: string | null;
-  githubEnv: string | null;
-}
-/** What `token` found, and who `whoami` says it is. */
-interface TokenReport {
-  host: string;
-  source: string;
-}
-interface WhoamiReport extends TokenReport {
-  username: string;
-  entity: string;
-  teams: string[];
-}
-/** What `accounts` lists, and what `switch` changed. */
-interface AccountsReport {
-  accounts: AccountRow[];
-}
-interface SwitchReport {
-  host: string;
-  account: string;
-  previous: string | null;
-}
-type Report =
-  | LoginReport
-  | StatusReport
-  | (LogoutReport & { account?: string })
-  | TokenReport
-  | WhoamiReport
-  | IdentityReport
-  | AccountsReport
-  | SwitchReport;
 /** A command's report; the failure it ends with, when the report is still worth printing; and what
  * it prints on stdout as it is, without --json (the key, for `token`). */
 interface Finished {
-  report: Report;
+  report: object;
   failure?: LoginError;
   stdout?: string;
   code?: number; // the exit code when it is not 0 (`exec`: its command's)
@@ -439,8 +374,10 @@ async function undoingOnFailure(changes: (rollback: Rollback) => Promise<unknown
 
 /** A key found in the environment or a file: checked, reported, never written again. */
 async function reportConfigured(ctx: Context, report: LoginReport, found: Credential): Promise<LoginReport> {
-  const invalid = invalidStoredKey(found);
-  if (invalid) throw invalid;
+  // a stored key must have a valid format too, an identity token be usable; the error names the source
+  if (found.kind === "identity" && found.problem) throw new LoginError(sentence(found.problem));
+  const problem = found.kind === "identity" ? null : checkApiKey(found.key);
+  if (problem) throw new LoginError(`${found.label} invalid: ${problem}`);
   report.source = found.source;
   if (ctx.opts.verify) {
     return reportVerified(report, await checkWithServer(ctx, found), found.source, ctx.log);
@@ -448,13 +385,6 @@ async function reportConfigured(ctx: Context, report: LoginReport, found: Creden
   if (found.kind === "identity") ctx.log.info(identityConfigured(ctx, found));
   else ctx.log.info(`W&B API key is configured (from ${found.source}). ${RELOGIN_HINT}`);
   return report;
-}
-
-/** A stored key must have a valid format too, an identity token be usable; the error names the source. */
-function invalidStoredKey(found: Credential): LoginError | undefined {
-  if (found.kind === "identity") return found.problem ? new LoginError(sentence(found.problem)) : undefined;
-  const problem = checkApiKey(found.key);
-  return problem ? new LoginError(`${found.label} invalid: ${problem}`) : undefined;
 }
 
 /** "W&B is configured with the identity token in …": what a keyless login has. */
@@ -572,7 +502,7 @@ function storeKey(ctx: Context, key: string, rollback: Rollback): void {
   checkNetrcTarget(world, netrc);
   const edits = opts.host !== undefined || opts.cloud ? hostSettingsEdits(world, host) : [];
   for (const [path] of edits) checkSettingsTarget(world, path);
-  const updated = edits.filter(([path, changes]) => writeSettings(world, path, changes, log, rollback));
+  const updated = edits.filter((edit) => writeSettings(ctx, edit, rollback));
   writeNetrcKey(ctx, key, rollback);
   for (const [path] of updated) log.info(`Updated settings file ${path}`);
   const { env } = world;
@@ -586,14 +516,15 @@ function storeKey(ctx: Context, key: string, rollback: Rollback): void {
     );
 }
 
+/** A settings file, and the options of its `[default]` to set (string) or remove (null). */
+type SettingsEdit = [path: string, changes: Record<string, string | null>];
+
 /** After --host/--cloud, the system settings name the host, and the workspace's no longer overrides it. */
-function hostSettingsEdits(world: World, host: string): [string, Record<string, string | null>][] {
+function hostSettingsEdits(world: World, host: string): SettingsEdit[] {
   const { system, workspace } = settingsPaths(world);
-  const edits: [string | null, Record<string, string | null>][] = [
-    [system, { base_url: host === CLOUD_URL ? null : toBytes(host), anonymous: null }],
-    [workspace, { base_url: null, anonymous: null }],
-  ];
-  return edits.filter((e): e is [string, Record<string, string | null>] => e[0] !== null);
+  const base_url = host === CLOUD_URL ? null : toBytes(host);
+  const edits: SettingsEdit[] = [[workspace, { base_url: null, anonymous: null }]];
+  return system ? [[system, { base_url, anonymous: null }], ...edits] : edits;
 }
 
 function checkSettingsTarget(world: World, path: string): void {
@@ -602,13 +533,7 @@ function checkSettingsTarget(world: World, path: string): void {
 
 /** One settings file edited (it keeps its mode; a new one is 0600 in 0700 folders); false when
  * nothing changed. */
-function writeSettings(
-  world: World,
-  path: string,
-  changes: Record<string, string | null>,
-  log: Log,
-  rollback: Rollback,
-): boolean {
+function writeSettings({ world, log }: Context, [path, changes]: SettingsEdit, rollback: Rollback): boolean {
   const edit = (old: string | null) => {
     const next = updateSettings(old ?? "", changes);
     return next === (old ?? "") ? null : next;
@@ -618,7 +543,7 @@ function writeSettings(
 
 function writeNetrcKey({ world, netrc, machine, log }: Context, key: string, rollback: Rollback): void {
   const created = !exists(world.fs, netrc);
-  let result: NetrcUpdate | undefined;
+  let result: ReturnType<typeof updateNetrc> | undefined;
   const change = (old: string | null) => {
     result = updateNetrc(old ?? "", machine, key);
     return result.text;
@@ -731,15 +656,7 @@ function statusFailure({ host }: Context, used?: Credential, sdk?: Credential, f
 }
 
 /** The netrc file as status sees it: found, a regular file, its mode and whether that is safe. */
-interface NetrcState {
-  path: string;
-  exists: boolean;
-  regular: boolean;
-  mode: string | null;
-  safe: boolean;
-}
-
-function netrcState(world: World, netrc: string): { state: NetrcState; note: string } {
+function netrcState(world: World, netrc: string) {
   const st = statOrNull(world.fs, netrc);
   const windows = world.platform === "win32"; // no mode bits there: nothing to tighten or advise
   const mode = st && !windows ? st.mode & 0o777 : null;
@@ -758,12 +675,12 @@ function netrcState(world: World, netrc: string): { state: NetrcState; note: str
 
 function statusReport(
   ctx: Context,
-  netrc: NetrcState,
+  netrc: ReturnType<typeof netrcState>["state"],
   sources: Credential[],
   used?: Credential,
   sdk?: Credential,
   fails?: string,
-): StatusReport {
+) {
   return {
     host: ctx.host,
     hostSource: ctx.origin,
@@ -780,7 +697,7 @@ function statusReport(
       sdk: c === sdk,
       ...(c === sdk && fails ? { fails } : {}),
     })),
-    sdk: { source: sdk?.source ?? null, fails: fails ?? null },
+    sdk: { source: sdk?.source ?? null, fails: fails ?? null }, // what the W&B SDK sends, or why it fails
     configured: !!used,
     ...UNVERIFIED,
   };
@@ -964,7 +881,7 @@ async function runIdentity(ctx: Context): Promise<Finished> {
     `The identity token in ${file} ${expires ? `expires at ${expires}` : "has no expiry (no exp claim)"}.`,
   );
   const githubEnv = opts.githubActions ? world.env.GITHUB_ENV! : null;
-  let report: IdentityReport = { host, file, expires, githubEnv, ...UNVERIFIED };
+  let report = { host, file, expires, githubEnv, ...UNVERIFIED };
   if (opts.verify) {
     const viewer = await checkWithServer(ctx, identityToken(file, token)); // a fresh exchange, not the cache
     report = reportVerified(report, viewer, "WANDB_IDENTITY_TOKEN_FILE", log);
@@ -978,13 +895,9 @@ async function runIdentity(ctx: Context): Promise<Finished> {
 }
 
 /** `--token-file PATH`: a token file that something else keeps, as it is now. */
-function tokenFileToCheck(ctx: Context): {
-  file: string;
-  token: IdentityRead;
-  handOver?: () => Promise<void>;
-} {
+function tokenFileToCheck(ctx: Context) {
   const file = resolve(ctx.world.cwd, ctx.opts.tokenFile!);
-  return { file, token: readIdentityToken(ctx, file) };
+  return { file, token: readIdentityToken(ctx, file), handOver: undefined };
 }
 
 /**
@@ -1074,13 +987,6 @@ function unknownCommand(word: string): UsageError {
   return new UsageError(`Unknown command "${word}".${near ? ` Did you mean "${near}"?` : ""}`);
 }
 
-/** An option as typed: its table entry, how it was spelled, and its value. */
-interface GivenOption {
-  name: OptionName;
-  spelled: string; // "--base-url", "--no-verify"
-  value: string | boolean;
-}
-
 /** Reads the arguments strictly against the option table: every option known, in its place, well formed. */
 export function parseCommandLine(argv: string[]): Request {
   const { positionals, rest, given, help, version } = tokenize(argv);
@@ -1150,10 +1056,7 @@ function checkOperands(
   if (values.stdin === true && positionals.length > 0)
     throw new UsageError("Cannot use --stdin together with a KEY argument.");
   if (command === "identity" && (values["github-actions"] === true) === (values["token-file"] !== undefined))
-    throw new UsageError(
-      "`identity` takes --github-actions or --token-file PATH.",
-      "wandb-login identity --help",
-    );
+    throw new UsageError("`identity` takes --github-actions or --token-file PATH.", help);
   if (values.audience !== undefined && values["github-actions"] !== true)
     throw new UsageError("--audience goes with --github-actions.", "wandb-login identity --help");
 }
@@ -1161,7 +1064,7 @@ function checkOperands(
 /** Splits the arguments into positionals and options, each option checked against the table. */
 function tokenize(argv: string[]) {
   const positionals: string[] = [];
-  const given: GivenOption[] = [];
+  const given: ReturnType<typeof readOption>[] = [];
   let help = false;
   let version = false;
   let rest: string[] | undefined; // what follows `--`: positionals, or `exec`'s command
@@ -1183,8 +1086,9 @@ function tokenize(argv: string[]) {
   return { positionals, rest, given, help, version };
 }
 
-/** One `--name`, `--name=value`, `--name value` or `--no-name`; `consumed` when it took `next`. */
-function readOption(arg: string, next: string | undefined): GivenOption & { consumed: boolean } {
+/** One `--name`, `--name=value`, `--name value` or `--no-name`, as typed: its table entry, how it was
+ * spelled ("--base-url", "--no-verify") and its value; `consumed` when it took `next`. */
+function readOption(arg: string, next: string | undefined) {
   const eq = arg.indexOf("=");
   const spelled = eq < 0 ? arg : arg.slice(0, eq);
   const inline = eq < 0 ? undefined : arg.slice(eq + 1);
@@ -1272,11 +1176,7 @@ export function isLoopback(url: string): boolean {
 }
 
 /** The host and where it came from: flag, WANDB_BASE_URL, a settings file, or the default. */
-export function resolveHost(
-  opts: Pick<Options, "cloud" | "host">,
-  env: Env,
-  settings: Settings[],
-): { url: string; origin: string } {
+export function resolveHost(opts: Pick<Options, "cloud" | "host">, env: Env, settings: Settings[]) {
   const fromSettings = settings.findLast((s) => s.values.base_url);
   const [raw, origin] = opts.cloud
     ? [CLOUD_URL, "--cloud"]
@@ -1350,9 +1250,8 @@ function netrcCredential(ctx: Context): Credential | null {
   const key = fromBytes((entry ?? fallback)?.password ?? "");
   // `default` often holds something else than a W&B key
   if (!key || (!entry && checkApiKey(key))) return null;
-  if (entry) return found(ctx, { key, source: netrc, label: `netrc file ${netrc}`, kind: "netrc" });
-  const source = `${netrc} (default entry)`;
-  return found(ctx, { key, source, label: `netrc file ${source}`, kind: "default" });
+  const source = entry ? netrc : `${netrc} (default entry)`;
+  return found(ctx, { key, source, label: `netrc file ${source}`, kind: entry ? "netrc" : "default" });
 }
 
 /** A source of a key, its key a secret from the moment it is found: a source cannot forget to mask it. */
@@ -1412,24 +1311,15 @@ function identityCredential(ctx: Context): Credential | undefined {
   if (ctx.identityFound) return ctx.identityFound; // status asks twice: login's order and the SDK's
   const path = resolve(ctx.world.cwd, file);
   const token = identityToken(path, readIdentityToken(ctx, path));
-  const cached = cachedAccessToken(ctx);
-  ctx.identityFound = cached ? { ...token, accessToken: cached.token, problem: undefined } : token;
+  const accessToken = cachedAccessToken(ctx);
+  ctx.identityFound = accessToken ? { ...token, accessToken, problem: undefined } : token;
   return ctx.identityFound;
 }
 
-/** The identity token read from `path` as a source. */
-function identityToken(path: string, read: { jwt?: string; expires?: number; problem?: string }): Credential {
-  const { jwt = "", expires, problem } = read;
-  const label = `identity token in ${path}`;
-  return {
-    key: jwt,
-    source: "WANDB_IDENTITY_TOKEN_FILE",
-    label,
-    kind: "identity",
-    file: path,
-    expires,
-    problem,
-  };
+/** The identity token read from `file` as a source. */
+function identityToken(file: string, { jwt = "", expires, problem }: IdentityRead): Credential {
+  const label = `identity token in ${file}`;
+  return { key: jwt, source: "WANDB_IDENTITY_TOKEN_FILE", label, kind: "identity", file, expires, problem };
 }
 
 /**
@@ -1493,11 +1383,7 @@ function credentialsFile({ env, home }: World): string | null {
 }
 
 /** An access token the SDK cached for this host, reused while more than 5 minutes remain. */
-function cachedAccessToken({
-  world,
-  host,
-  secrets,
-}: Context): { token: string; expires: number } | undefined {
+function cachedAccessToken({ world, host, secrets }: Context): string | undefined {
   const path = credentialsFile(world);
   let entry: { access_token?: unknown; expires_at?: unknown } | undefined;
   try {
@@ -1511,24 +1397,18 @@ function cachedAccessToken({
   const expires = Date.parse(`${entry.expires_at.replace(" ", "T")}Z`); // UTC, as wandb-core writes it
   if (!(expires - world.now() > 5 * 60_000)) return undefined;
   secrets.add(entry.access_token);
-  return { token: entry.access_token, expires };
+  return entry.access_token;
 }
 
 /** The SDK's netrc rule: the machine entry, else `default` whatever its password; an entry
  * without a password, or a file it cannot parse, falls through to the settings. */
 function sdkNetrcCredential(ctx: Context): Credential | undefined {
   const { entry, fallback } = netrcFor(ctx);
-  const chosen = entry ?? fallback;
-  if (!chosen?.password) return undefined;
-  const key = fromBytes(chosen.password);
-  const source = chosen === entry ? ctx.netrc : `${ctx.netrc} (default entry)`;
-  const label = chosen === entry ? `netrc entry for ${ctx.machine}` : "netrc default entry";
-  return found(ctx, {
-    key,
-    source,
-    label: `${label} password`,
-    kind: chosen === entry ? "netrc" : "default",
-  });
+  const password = (entry ?? fallback)?.password;
+  if (!password) return undefined;
+  const source = entry ? ctx.netrc : `${ctx.netrc} (default entry)`;
+  const label = entry ? `netrc entry for ${ctx.machine} password` : "netrc default entry password";
+  return found(ctx, { key: fromBytes(password), source, label, kind: entry ? "netrc" : "default" });
 }
 
 /**
@@ -1702,7 +1582,7 @@ async function rememberAccount(ctx: Context, key: string, rollback: Rollback): P
   const { account, keychainOnly } = ctx.opts;
   const accounts = readAccounts(ctx);
   if (!keychainOnly) await keepNetrcKey(ctx, accounts, rollback);
-  await putAccount(ctx, accounts, account ?? "keychain", key, rollback, keychainOnly);
+  await putAccount(ctx, accounts, account ?? "keychain", key, rollback);
   writeAccounts(ctx, accounts, rollback);
 }
 
@@ -1721,18 +1601,12 @@ async function keepNetrcKey(ctx: Context, accounts: Accounts, rollback: Rollback
 
 /**
  * Keeps `key` as account `name` of the host: in the OS keychain when it answers, else in the index
- * file, said once (it is plain text there); with `keychainOnly`, in the keychain or nowhere. The
+ * file, said once (it is plain text there); with --keychain-only, in the keychain or nowhere. The
  * caller writes the index; a rollback puts the keychain entry back as it was.
  */
-async function putAccount(
-  ctx: Context,
-  accounts: Accounts,
-  name: string,
-  key: string,
-  rollback: Rollback,
-  keychainOnly = false,
-): Promise<Account> {
+async function putAccount(ctx: Context, accounts: Accounts, name: string, key: string, rollback: Rollback) {
   const { host, log, world } = ctx;
+  const { keychainOnly } = ctx.opts; // never for the netrc's key: keepNetrcKey runs without it
   const account: Account = { host, name, store: "keychain", ...(keychainOnly ? { keychainOnly } : {}) };
   const entry = keychainName(account);
   const known = ctx.keychainDown;
@@ -1843,14 +1717,9 @@ async function accountRows(ctx: Context, accounts: Accounts): Promise<AccountRow
     const store = account.keychainOnly
       ? "keychain only"
       : { keychain: "OS keychain", file: "file" }[account.store];
-    const row = {
-      host: ctx.host,
-      name: account.name,
-      active: key === inNetrc && !account.keychainOnly,
-      store,
-    };
-    if (typeof key === "string") rows.push({ ...row, key: maskKey(key) });
-    else rows.push({ ...row, key: null, problem: key.message });
+    const active = key === inNetrc && !account.keychainOnly;
+    const shown = typeof key === "string" ? { key: maskKey(key) } : { key: null, problem: key.message };
+    rows.push({ host: ctx.host, name: account.name, active, store, ...shown });
   }
   if (inNetrc && !rows.some((r) => r.active))
     rows.push({ host: ctx.host, name: null, active: true, store: "netrc only", key: maskKey(inNetrc) });
@@ -2121,19 +1990,14 @@ function settingsPaths(world: World): { system: string | null; workspace: string
 /** Both settings files as read; a malformed one is warned about and read as empty. */
 function readSettings(world: World, log: Log): Settings[] {
   const { system, workspace } = settingsPaths(world);
-  const files = [
-    { path: system, scope: "system" as const },
-    { path: workspace, scope: "workspace" as const },
-  ];
-  return files
-    .filter((f): f is { path: string; scope: Settings["scope"] } => !!f.path)
-    .map(({ path, scope }) => {
-      const text = readOrWarn(world, path, log);
-      const parsed = text ? parseSettings(text) : { values: {} }; // usually there is none
-      if (parsed.error) log.warn(`Ignoring the settings file ${path}: ${parsed.error}.`);
-      const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, fromBytes(v)]));
-      return { path, scope, exists: text !== null, values };
-    });
+  const read = (path: string, scope: Settings["scope"]): Settings => {
+    const text = readOrWarn(world, path, log);
+    const parsed = text ? parseSettings(text) : { values: {} }; // usually there is none
+    if (parsed.error) log.warn(`Ignoring the settings file ${path}: ${parsed.error}.`);
+    const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, fromBytes(v)]));
+    return { path, scope, exists: text !== null, values };
+  };
+  return system ? [read(system, "system"), read(workspace, "workspace")] : [read(workspace, "workspace")];
 }
 
 // --- netrc reading ---
@@ -2178,10 +2042,7 @@ function netrcPath(world: World): string {
 }
 
 /** What Python's `netrc(path).authenticators(machine)` sees: the machine's entry, and `default`. */
-export function netrcLookup(
-  text: string,
-  machine: string,
-): { entry?: NetrcEntry; fallback?: NetrcEntry; error?: string } {
+export function netrcLookup(text: string, machine: string) {
   const parsed = parseNetrc(text, toBytes(machine));
   if (parsed.error) return { error: parsed.error };
   const visible = parsed.entries.slice(0, parsed.visible);
@@ -2609,13 +2470,6 @@ export function utf8Problem(bytes: string): string | undefined {
 // Our entry replaces the old one and goes last, but before `default` (curl and others take the
 // first match). Every byte we do not own is kept; every placement is checked by parsing it again.
 
-/** A netrc with our entry in it, whether it replaced one, and what Python's netrc says of the file. */
-interface NetrcUpdate {
-  text: string;
-  replaced: boolean;
-  problem?: string;
-}
-
 /**
  * Removes every entry for `machine`, and the lines they stood on; every other byte stays. Also
  * returns the parse of what is left, the others' offsets shifted: no second parse of the file
@@ -2650,9 +2504,10 @@ export function removeNetrcEntry(
  * Replaces the entry for `machine` with a fresh three-line one. A file Python reads cleanly is
  * parsed once more only where the entry went; any other is placed by trying: where the end of a
  * broken file would swallow the entry (an unclosed quote, a dangling `machine`), it goes before
- * another entry. Every placement is checked: ours reads back, all others are unchanged.
+ * another entry. Every placement is checked: ours reads back, all others are unchanged. Returns the
+ * new text, whether it replaced an entry, and what Python's netrc says of the file.
  */
-export function updateNetrc(text: string, machine: string, key: string, fastPath = true): NetrcUpdate {
+export function updateNetrc(text: string, machine: string, key: string, fastPath = true) {
   const focus = toBytes(machine);
   const tally = newTally(); // filled when the lexer reads the file: a broken file is not read twice
   const plain = parsePlainFile(text, focus);
@@ -2668,40 +2523,24 @@ export function updateNetrc(text: string, machine: string, key: string, fastPath
 }
 
 /** Our fresh entry, the file it goes into, and how to tell that it reads back as written. */
-interface Placement {
-  base: string;
-  entry: string;
-  eol: string;
-  lineEnd: string; // what a last line without its line end needs before our entry
-  focus: string;
-  isOurs: (e: NetrcEntry) => boolean;
-  fresh: (text: string, entries: NetrcEntry[]) => boolean;
-}
-
-function placementOf(base: string, machine: string, key: string): Placement {
+type Placement = ReturnType<typeof placementOf>;
+function placementOf(base: string, machine: string, key: string) {
   const eol = /\r\n/.test(base) ? "\r\n" : "\n";
   const entry = toBytes(
     [`machine ${netrcToken(machine)}`, "  login user", `  password ${netrcToken(key)}`, ""].join(eol),
   );
   const focus = toBytes(machine);
-  const expected: NetrcEntry = {
-    kind: "machine",
-    name: focus,
-    login: "user",
-    account: "",
-    password: toBytes(key),
-    start: 0,
-    end: 0,
-  };
-  const isOurs = entryFor(machine);
+  const password = toBytes(key);
+  const isOurs = entryFor(machine); // its kind and name are ours: fresh compares the other fields
   const fresh = (text: string, entries: NetrcEntry[]) => {
     const ours = entries.filter(isOurs);
     return (
       ours.length === 1 &&
       text.slice(ours[0].start, ours[0].end) === entry.trimEnd() && // nothing after it joined it
-      netrcFields(ours[0]) === netrcFields(expected)
+      netrcFields(ours[0]) === netrcFields({ ...ours[0], login: "user", account: "", password })
     );
   };
+  // what a last line without its line end needs before our entry
   const lineEnd = base && !/[\r\n]$/.test(base) ? eol : "";
   return { base, entry, eol, lineEnd, focus, isOurs, fresh };
 }
@@ -3075,9 +2914,9 @@ const QUIET: Notes = { info: () => {}, warn: () => {} };
 
 /** A clean-up step, which cannot change a run's outcome: a failure is told in `notes` (what it
  * left, the next run clears), or dropped where an earlier error is the one to report. */
-function cleanUp(step: () => void, notes = QUIET, what = "clean up"): void {
+function cleanUp<T>(step: () => T, notes = QUIET, what = "clean up"): T | undefined {
   try {
-    step();
+    return step();
   } catch (e) {
     notes.warn(`Could not ${what}: ${errorText(e)}. The next run clears it.`);
   }
@@ -3197,7 +3036,7 @@ function writeUnderLock(job: WriteJob): boolean | undefined {
     writeTemp(world, temp, next, mode, before ?? ownerFor(world, dirname(target)));
     if (!isLock(world, lock.path, lock)) return undefined;
     job.rollback?.add(() => restoreFile(world, job.path, old, job.secret));
-    commitTemp(world, temp, target, next, old, notes);
+    commitTemp(job, temp, next, old);
     committed = true;
     if (job.secret && before && before.mode & 0o077 && world.platform !== "win32") {
       notes.info(`Tightened the permissions of ${job.path} from ${octal(before.mode & 0o777)} to 0600.`);
@@ -3274,14 +3113,7 @@ function writeAll(fs: Fs, fd: number, data: string | Uint8Array, position?: numb
  * a run that dies mid-rewrite leaves it, and the next run finishes the rewrite from it when it is
  * whole (clearLeftovers). A rewrite that fails puts the old bytes back, and the copy goes with it.
  */
-function commitTemp(
-  world: World,
-  temp: string,
-  target: string,
-  next: string,
-  old: string | null,
-  notes: Notes,
-) {
+function commitTemp({ world, target, notes }: WriteJob, temp: string, next: string, old: string | null) {
   const { fs } = world;
   try {
     fs.renameSync(temp, target);
@@ -3392,14 +3224,7 @@ function acquireLock(world: World, lock: string): LockId {
 /** Step 6: our lock goes, when it is still ours. This cannot fail the run: a lock left behind
  * names our pid, and the next run sees that we are gone. */
 function releaseLock(world: World, lock: LockId, notes: Notes): void {
-  let ours = false;
-  cleanUp(
-    () => {
-      ours = isLock(world, lock.path, lock);
-    },
-    notes,
-    `check the lock ${lock.path}`,
-  );
+  const ours = cleanUp(() => isLock(world, lock.path, lock), notes, `check the lock ${lock.path}`);
   cleanUp(() => world.fs.closeSync(lock.fd!));
   if (ours) cleanUp(() => world.fs.unlinkSync(lock.path), notes, `remove the lock ${lock.path}`);
 }
@@ -3733,22 +3558,16 @@ function readChunk(world: World, buf: Buffer): number {
 /** The proxy that a request to `url` goes through, as Bun's fetch picks it from the environment. */
 export function proxyFor(url: string, env: Env): string | undefined {
   const host = new URL(url).hostname.toLowerCase();
-  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? "").split(",").map((s) =>
-    s
-      .trim()
-      .toLowerCase()
-      .replace(/^\*?\./, ""),
-  );
-  if (
-    noProxy.some(
-      (p) => p === "*" || (p && (host === p.split(":")[0] || host.endsWith(`.${p.split(":")[0]}`))),
-    )
-  )
-    return undefined;
-  return (
-    (url.startsWith("https:") ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy)) ||
-    undefined
-  );
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? "").toLowerCase().split(",");
+  const bypassed = noProxy.some((entry) => {
+    const p = entry.trim().replace(/^\*?\./, "");
+    const name = p.split(":")[0]; // a port in NO_PROXY is ignored
+    return p === "*" || (p !== "" && (host === name || host.endsWith(`.${name}`)));
+  });
+  if (bypassed) return undefined;
+  const https = url.startsWith("https:");
+  const proxy = https ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
+  return proxy || undefined;
 }
 
 /** A 407 is the proxy's answer, not the W&B server's. */
@@ -3836,7 +3655,9 @@ async function readLimited(response: Response, limit: number): Promise<string | 
 
 /** Asks the W&B GraphQL API who the key belongs to; a LoginError says why not. */
 export function verifyKey(host: string, key: string, world: NetWorld): Promise<Viewer> {
-  return askViewer(host, basicAuth(key), world, () => invalidKey(host, world.env));
+  const createKey = `Create a new key at ${appUrl(host, world.env)}/authorize?ref=models`;
+  const refused = () => new InvalidKeyError(`Invalid API key for ${host}. ${createKey}`);
+  return askViewer(host, basicAuth(key), world, refused);
 }
 
 type NetWorld = Pick<World, "env" | "fetch" | "fs" | "now" | "cwd" | "uid">;
@@ -3858,11 +3679,9 @@ async function askViewer(host: string, authorization: string, world: NetWorld, r
 export async function exchangeIdentityToken(host: string, jwt: string, file: string, world: NetWorld) {
   const body = `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=${encodeURIComponent(jwt)}`;
   const headers = { "Content-Type": "application/x-www-form-urlencoded" };
-  const refusal = (reason: string) =>
-    new InvalidKeyError(`The identity token in ${file} was refused by ${host}: ${reason}`);
-  const answer = await send(`${host}/oidc/token`, host, { method: "POST", headers, body }, world, (why) =>
-    refusal(why ?? "no reason given"),
-  );
+  const refused = (why = "no reason given") =>
+    new InvalidKeyError(`The identity token in ${file} was refused by ${host}: ${why}`);
+  const answer = await send(`${host}/oidc/token`, host, { method: "POST", headers, body }, world, refused);
   const token = jsonField(answer.body, "access_token");
   if (!token) throw new LoginError(`${host} answered the token exchange without an access_token.`);
   return token;
@@ -3967,11 +3786,6 @@ function rateLimited(host: string, retryAfter: string | null, now: number): stri
   return `${host} is rate-limiting requests (HTTP 429 Too Many Requests). Try again ${wait}.`;
 }
 
-const invalidKey = (host: string, env: Env) =>
-  new InvalidKeyError(
-    `Invalid API key for ${host}. Create a new key at ${appUrl(host, env)}/authorize?ref=models`,
-  );
-
 /** Every status but 200-299 is an error: 3xx a redirect we do not follow. */
 function checkStatus(response: Response, host: string): void {
   const { status, statusText } = response;
@@ -4001,7 +3815,7 @@ export async function main(argv: string[], world: World, secrets = new Set<strin
   const color = world.stderrIsTTY && !world.env.NO_COLOR && world.env.TERM !== "dumb";
   const log = createLog(color, secrets, world.stderr);
   const mask = (s: string) => maskAll(s, secrets);
-  const fail = (e: unknown, report?: Report) => {
+  const fail = (e: unknown, report?: object) => {
     const code = e instanceof UsageError ? 2 : e instanceof LoginError ? e.code : 1;
     const message = mask(e instanceof Error ? e.message : String(e));
     log.error(e instanceof UsageError ? `${message} See \`${e.help}\`.` : message);

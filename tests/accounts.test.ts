@@ -255,7 +255,11 @@ describe("exec: the key in the command's environment only", () => {
   /** A spawn that records what it was asked to run, and exits with `code`. */
   function recorder(code = 0) {
     const calls: { argv: string[]; env: Env }[] = [];
-    return { calls, spawn: async (argv: string[], env: Env) => (calls.push({ argv, env }), code) };
+    const spawn = async (argv: string[], env: Env) => {
+      calls.push({ argv, env });
+      return code;
+    };
+    return { calls, spawn };
   }
 
   test("the chosen account's key, the host's URL off the cloud, no identity token file; its exit code", async () => {
