@@ -613,11 +613,31 @@ async function runStatus(ctx: Context): Promise<Finished> {
   const sources = sdk && !mine.includes(sdk) ? [...mine, sdk] : mine;
   warnAboutSdkFiles(ctx, sdk);
   reportSources(log, sources, used, sdk, fails);
-  const report = statusReport(ctx, file.state, sources, used, sdk, fails);
+  const accounts = accountsExist(ctx) ? await reportAccounts(ctx) : undefined;
+  const report = {
+    ...statusReport(ctx, file.state, sources, used, sdk, fails),
+    ...(accounts && { accounts }),
+  };
   const failure = statusFailure(ctx, used, sdk, fails);
   if (failure) return { report, failure };
   if (!opts.verify) return { report };
   return { report: reportVerified(report, await checkWithServer(ctx, sdk!), sdk!.source, log) };
+}
+
+/** The host's accounts: which is active (in the netrc), where each key lives, which one --account or
+ * WANDB_LOGIN_ACCOUNT chooses; a keychain-only key reaches the W&B SDK only through `exec`. */
+async function reportAccounts(ctx: Context) {
+  const rows = await accountRows(ctx, readAccounts(ctx));
+  const chosen = ctx.opts.account ?? ctx.world.env.WANDB_LOGIN_ACCOUNT;
+  for (const { name, key, problem, store, active } of rows) {
+    const notes = [
+      active && "active: its key is the netrc's",
+      store === "keychain only" && "reaches the W&B SDK only through `wandb-login exec`",
+      name !== null && name === chosen && "chosen by --account or WANDB_LOGIN_ACCOUNT",
+    ].filter(Boolean);
+    ctx.log.info(`Account ${name ?? "(none)"}: ${key ?? problem} (${[store, ...notes].join("; ")})`);
+  }
+  return rows;
 }
 
 /** What the W&B SDK does with the settings files that wandb-login would not: ignore them, read
@@ -1716,7 +1736,7 @@ async function accountRows(ctx: Context, accounts: Accounts): Promise<AccountRow
     const key = await accountKey(ctx, account).catch((e: Error) => e);
     const store = account.keychainOnly
       ? "keychain only"
-      : { keychain: "OS keychain", file: "file" }[account.store];
+      : { keychain: "OS keychain", file: "accounts file" }[account.store];
     const active = key === inNetrc && !account.keychainOnly;
     const shown = typeof key === "string" ? { key: maskKey(key) } : { key: null, problem: key.message };
     rows.push({ host: ctx.host, name: account.name, active, store, ...shown });

@@ -117,7 +117,7 @@ describe("where account keys live: the OS keychain, else the accounts file (said
       KEY40,
       KEY_V1,
     ]);
-    expect((await m.accounts()).map((a) => a.store)).toEqual(["file", "file"]);
+    expect((await m.accounts()).map((a) => a.store)).toEqual(["accounts file", "accounts file"]);
   });
 
   test("WANDB_LOGIN_KEYCHAIN=0: the keychain is never called", async () => {
@@ -131,7 +131,9 @@ describe("where account keys live: the OS keychain, else the accounts file (said
   test("a locked keyring reads as empty and refuses writes: the file is used", async () => {
     const m = machine(memoryKeychain({ locked: true }));
     expect((await m.run(["--account", "work", KEY40])).code).toBe(0);
-    expect((await m.accounts()).map((a) => [a.name, a.store, a.active])).toEqual([["work", "file", true]]);
+    expect((await m.accounts()).map((a) => [a.name, a.store, a.active])).toEqual([
+      ["work", "accounts file", true],
+    ]);
   });
 
   test("a machine with no accounts pays nothing: no keychain call, no accounts file", async () => {
@@ -248,6 +250,60 @@ describe("switch, logout --account, token --account, WANDB_LOGIN_ACCOUNT", () =>
     const unknown = await m.run(["logout", "--account", "work"]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("has no account work; it has: other.");
+  });
+});
+
+describe("status and completion know the accounts", () => {
+  test("status lists the host's accounts: active, where each key lives, the chosen one, keychain-only", async () => {
+    const m = machine();
+    await m.run(["--account", "personal", KEY40]);
+    await m.run(["--account", "work", KEY_V1]);
+    await m.run(["--keychain-only", "--account", "vault", KEY_C]);
+    const r = await m.run(["status"], { WANDB_LOGIN_ACCOUNT: "personal" });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      "Account personal: …4567 (OS keychain; chosen by --account or WANDB_LOGIN_ACCOUNT)",
+    );
+    expect(r.stderr).toContain(
+      `Account work: wandb_v1_…${KEY_V1.slice(-4)} (OS keychain; active: its key is the netrc's)`,
+    );
+    expect(r.stderr).toContain(
+      "Account vault: …cccc (keychain only; reaches the W&B SDK only through `wandb-login exec`)",
+    );
+    const json = JSON.parse((await m.run(["status", "--json"])).stdout);
+    expect(json.accounts.map((a: { name: string; active: boolean }) => [a.name, a.active])).toEqual([
+      ["personal", false],
+      ["work", true],
+      ["vault", false],
+    ]);
+  });
+
+  testIf(
+    has("bash"),
+    "bash completion",
+    "bash not installed",
+  )("bash offers account names after --account and switch", () => {
+    const home = tempDir();
+    const env = { WANDB_LOGIN_KEYCHAIN: "0" };
+    for (const [name, key] of [
+      ["personal", KEY40],
+      ["work", KEY_V1],
+    ])
+      runCli(["--account", name, key], { home, env });
+    const script = join(home, "complete.bash");
+    writeFileSync(script, runCli(["completion", "bash"]).stdout);
+    const offers = (line: string[]) => {
+      const words = line.map((w) => `'${w}'`).join(" ");
+      const program = `source ${script}; COMP_WORDS=(${words}); COMP_CWORD=${line.length - 1}; _wandb_login; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const r = Bun.spawnSync(["bash", "-c", program], {
+        env: { PATH: `${join(BIN, "..")}:${process.env.PATH}`, HOME: home, ...env },
+        stdout: "pipe",
+      });
+      return r.stdout.toString().trim().split("\n").sort();
+    };
+    expect(offers(["wandb-login", "switch", ""])).toEqual(["personal", "work"]);
+    expect(offers(["wandb-login", "exec", "--account", "w"])).toEqual(["work"]);
+    expect(offers(["wandb-login", "switch", "--"])).toContain("--host");
   });
 });
 
