@@ -71,7 +71,12 @@ function cliSetup(opts: RunOptions): { cwd: string; env: Record<string, string> 
 
 /** Runs dist/wandb-login as a user would, in a temp HOME unless given one. */
 export function runCli(args: string[], opts: RunOptions = {}): Run {
-  const proc = Bun.spawnSync([BIN, ...args], {
+  return runCommand([BIN, ...args], opts);
+}
+
+/** The same for any command line: wandb-login as a package installed it (npx, pipx, a venv's bin). */
+export function runCommand(argv: string[], opts: RunOptions = {}): Run {
+  const proc = Bun.spawnSync(argv, {
     ...cliSetup(opts),
     stdout: "pipe",
     stderr: "pipe",
@@ -82,7 +87,12 @@ export function runCli(args: string[], opts: RunOptions = {}): Run {
 
 /** Same as runCli, without blocking the event loop (for tests that also serve HTTP). */
 export async function runCliAsync(args: string[], opts: RunOptions = {}): Promise<Run> {
-  const proc = Bun.spawn([BIN, ...args], {
+  return runCommandAsync([BIN, ...args], opts);
+}
+
+/** runCommand without blocking the event loop. */
+export async function runCommandAsync(argv: string[], opts: RunOptions = {}): Promise<Run> {
+  const proc = Bun.spawn(argv, {
     ...cliSetup(opts),
     stdout: "pipe",
     stderr: "pipe",
