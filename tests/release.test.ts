@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json";
-import { REPO, xzFlags } from "../scripts/release";
+import { REPO, sha256, xzFlags } from "../scripts/release";
 import { has, tempDir, testIf } from "./helpers";
 
 const ROOT = join(import.meta.dir, "..");
@@ -53,8 +53,6 @@ function releaseFromClone(prefix: string[]): Release {
     rmSync(join(clone, ".."), { recursive: true, force: true });
   }
 }
-
-const sha256 = (bytes: Buffer) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 
 describe("two release builds of HEAD give the same bytes", () => {
   let first: Release;
