@@ -117,11 +117,14 @@ async function runAction(inputs: Record<string, string>, runner: Record<string, 
     const stepEnv = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, fill(String(v))]));
     expect(step.shell).toBe("bash");
     // not spawnSync: the mirror and the fakes answer from this process's event loop
-    const proc = Bun.spawn(["bash", "-c", 'exec 2>&1; exec bash --noprofile --norc -eo pipefail "$0"', script], {
-      env: { ...envFor(), ...files, ...stepEnv },
-      cwd: home,
-      stdout: "pipe",
-    });
+    const proc = Bun.spawn(
+      ["bash", "-c", 'exec 2>&1; exec bash --noprofile --norc -eo pipefail "$0"', script],
+      {
+        env: { ...envFor(), ...files, ...stepEnv },
+        cwd: home,
+        stdout: "pipe",
+      },
+    );
     const [output, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
     for (const line of output.split(/(?<=\n)/)) {
       const mask = line.match(/^::add-mask::(.*)\n?$/);
