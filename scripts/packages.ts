@@ -7,7 +7,7 @@
 // re-signing the macOS ones) and rewrites SHA256SUMS.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import pkg from "../package.json";
 import { REPO, sha256, writeSums } from "./release";
 
@@ -79,7 +79,8 @@ const DOCS = `https://github.com/${REPO}/blob/main/docs/install.md`;
 const README = `# wandb-login\n\n${DESCRIPTION}: one native binary that stores a W&B API key where the W&B SDK reads it.\n\n\`\`\`sh\nwandb-login --help\n\`\`\`\n\nInstalling it, from npm, PyPI, a GitHub Action or the release assets: ${DOCS}\n`;
 
 /** The npm tarballs and the wheels for every binary found in `dir`, written beside them; their names. */
-export function buildPackages(dir: string, fast = false): string[] {
+export function buildPackages(folder: string, fast = false): string[] {
+  const dir = resolve(folder); // npm pack runs in the staging folder
   const found = PLATFORMS.filter((p) => existsSync(join(dir, p.asset)));
   const stage = join(tmpdir(), `wandb-login-packages-${process.pid}`);
   rmSync(stage, { recursive: true, force: true });
