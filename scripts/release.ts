@@ -1,5 +1,5 @@
-// npm run release: every platform's binary in dist/release/, each also as .gz and .xz, install.sh,
-// and one SHA256SUMS over all of them. Bun fetches each target's runtime (@oven/bun-<target>) from the npm registry.
+// npm run release: every platform's binary in dist/release/, each also as .gz and .xz, install.sh, the
+// npm tarballs and Python wheels made from them (scripts/packages.ts), and one SHA256SUMS over all of them. Bun fetches each target's runtime (@oven/bun-<target>) from the npm registry.
 import {
   copyFileSync,
   existsSync,
@@ -29,7 +29,7 @@ export const TARGETS: [string, string][] = [
   ["bun-windows-x64", "wandb-login-windows-x64.exe"],
 ];
 
-const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+export const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 
 /**
  * xz's flags, the same on every machine: -T0 picks the thread count from the cores, and xz 5.4 writes
@@ -41,19 +41,24 @@ export const xzFlags = (fast = false) => [fast ? "-0" : "-9", "-T1"];
 
 /**
  * Packs every binary in `dir` as .gz and, where `xz` is installed, as .xz (about a quarter smaller),
- * then writes SHA256SUMS (sha256sum's format) over every file. `fast` is for tests. Both packings are
+ * then writes SHA256SUMS (sha256sum's format) over every file (the npm tarballs and wheels among them). `fast` is for tests. Both packings are
  * reproducible: Bun.gzipSync stores no name and no mtime (like `gzip -n`), xz runs with fixed flags.
  */
 export function packageRelease(dir: string, fast = false): void {
   const xz = Bun.which("xz");
   for (const name of readdirSync(dir)) {
-    if (/\.(gz|xz|sh)$/.test(name) || name === "SHA256SUMS") continue;
+    if (/\.(gz|xz|sh|tgz|whl)$/.test(name) || name === "SHA256SUMS") continue;
     const file = join(dir, name);
     writeFileSync(`${file}.gz`, Bun.gzipSync(readFileSync(file), { level: fast ? 1 : 9 }));
     if (!xz) continue;
     const packed = Bun.spawnSync([xz, ...xzFlags(fast), "-k", "-f", file], { stderr: "pipe" });
     if (packed.exitCode !== 0) throw new Error(`xz ${name}: ${packed.stderr}`);
   }
+  writeSums(dir);
+}
+
+/** SHA256SUMS over every other file in `dir`, in byte order of the names. */
+export function writeSums(dir: string): void {
   const files = readdirSync(dir)
     .filter((name) => name !== "SHA256SUMS")
     .sort();
@@ -79,6 +84,8 @@ if (import.meta.main) {
   const native = join(dir, "wandb-login-linux-x64");
   if (process.platform === "linux" && process.arch === "x64" && existsSync(native)) smokeTest(native);
   copyFileSync("install.sh", join(dir, "install.sh"));
+  const { buildPackages } = await import("./packages"); // it imports this file: loaded once REPO is set
+  for (const name of buildPackages(dir, fast)) console.log(`packed ${name}`);
   packageRelease(dir, fast);
   for (const name of readdirSync(dir).sort())
     console.log(`${(statSync(join(dir, name)).size / 1e6).toFixed(1).padStart(7)} MB  ${name}`);

@@ -11,11 +11,13 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  linkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { main, type World } from "../login";
+import { sha256 } from "../scripts/release";
 
 export const BIN = join(import.meta.dir, "..", "dist", "wandb-login");
 /** The version the build bakes into the binary; in-process runs say "0.0.0-dev". */
@@ -71,7 +73,12 @@ function cliSetup(opts: RunOptions): { cwd: string; env: Record<string, string> 
 
 /** Runs dist/wandb-login as a user would, in a temp HOME unless given one. */
 export function runCli(args: string[], opts: RunOptions = {}): Run {
-  const proc = Bun.spawnSync([BIN, ...args], {
+  return runCommand([BIN, ...args], opts);
+}
+
+/** The same for any command line: wandb-login as a package installed it (npx, pipx, a venv's bin). */
+export function runCommand(argv: string[], opts: RunOptions = {}): Run {
+  const proc = Bun.spawnSync(argv, {
     ...cliSetup(opts),
     stdout: "pipe",
     stderr: "pipe",
@@ -82,7 +89,12 @@ export function runCli(args: string[], opts: RunOptions = {}): Run {
 
 /** Same as runCli, without blocking the event loop (for tests that also serve HTTP). */
 export async function runCliAsync(args: string[], opts: RunOptions = {}): Promise<Run> {
-  const proc = Bun.spawn([BIN, ...args], {
+  return runCommandAsync([BIN, ...args], opts);
+}
+
+/** runCommand without blocking the event loop. */
+export async function runCommandAsync(argv: string[], opts: RunOptions = {}): Promise<Run> {
+  const proc = Bun.spawn(argv, {
     ...cliSetup(opts),
     stdout: "pipe",
     stderr: "pipe",
@@ -373,6 +385,11 @@ export function homeWith(opts: { settingsKey?: string; settingsHost?: string; ne
   return home;
 }
 
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+/** A JWT-shaped token (unsigned: nobody checks the signature here) expiring `inSeconds` from now. */
+export const jwt = (inSeconds = 3600, claims: object = {}) =>
+  `${b64({ alg: "RS256" })}.${b64({ sub: "repo:acme/app", exp: Math.floor(Date.now() / 1000) + inSeconds, ...claims })}.c2lnbmF0dXJl`;
+
 /** Every way the key could show up in output: itself and its Basic-auth encoding. */
 export function leaks(text: string, key: string): boolean {
   return text.includes(key) || text.includes(Buffer.from(`api:${key}`).toString("base64"));
@@ -439,3 +456,65 @@ export const VIEWER = {
   flags: null,
   teams: { edges: [{ node: { name: "acme" } }, { node: { name: "ml-team" } }] },
 };
+
+/** A little-endian u32, and xz's variable-length integer. */
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
+const varint = (n: number) => {
+  const out: number[] = [];
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+  return Buffer.from([...out, n]);
+};
+const withCrc = (bytes: Buffer) => Buffer.concat([bytes, u32(Bun.hash.crc32(bytes))]);
+const padTo4 = (length: number) => Buffer.alloc((4 - (length % 4)) % 4);
+
+/**
+ * `data` as a valid .xz file (one stream, one block, CRC32 check) made of uncompressed LZMA2
+ * chunks: what `xz -dc` unpacks, in milliseconds to write.
+ */
+function storedXz(data: Buffer): Buffer {
+  const flags = Buffer.from([0x00, 0x01]); // check: CRC32
+  const streamHeader = Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), withCrc(flags)]);
+  // size 12 bytes, one filter: LZMA2 (0x21) with a 64 KiB dictionary
+  const blockHeader = withCrc(Buffer.from([0x02, 0x00, 0x21, 0x01, 0x08, 0x00, 0x00, 0x00]));
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < data.length; at += 0x10000) {
+    const piece = data.subarray(at, at + 0x10000);
+    const head = Buffer.from([at === 0 ? 0x01 : 0x02, 0, 0]); // uncompressed; the first resets the dictionary
+    head.writeUInt16BE(piece.length - 1, 1);
+    chunks.push(head, piece);
+  }
+  chunks.push(Buffer.from([0x00])); // end of the LZMA2 data
+  const packed = chunks.reduce((n, c) => n + c.length, 0);
+  const unpadded = blockHeader.length + packed + 4;
+  const indexBody = Buffer.concat([Buffer.from([0x00]), varint(1), varint(unpadded), varint(data.length)]);
+  const index = withCrc(Buffer.concat([indexBody, padTo4(indexBody.length)]));
+  const footer = Buffer.concat([u32(index.length / 4 - 1), flags]);
+  return Buffer.concat([
+    streamHeader,
+    blockHeader,
+    ...chunks,
+    padTo4(blockHeader.length + packed),
+    u32(Bun.hash.crc32(data)),
+    index,
+    Buffer.concat([u32(Bun.hash.crc32(footer)), footer, Buffer.from("YZ")]), // the stream footer
+  ]);
+}
+
+/**
+ * A release folder with the real binary under both x64 names (install.sh picks one by the CPU), packed as
+ * a stored .xz (compressing 100 MB twice took most of install.test.ts's time), and its SHA256SUMS.
+ */
+export function realRelease(dir: string): void {
+  const binary = readFileSync(BIN);
+  const xz = storedXz(binary);
+  const [binarySum, xzSum] = [sha256(binary), sha256(xz)];
+  const names = ["wandb-login-linux-x64", "wandb-login-linux-x64-baseline"];
+  writeFileSync(join(dir, `${names[0]}.xz`), xz);
+  linkSync(join(dir, `${names[0]}.xz`), join(dir, `${names[1]}.xz`));
+  const sums = names.map((name) => `${binarySum}  ${name}\n${xzSum}  ${name}.xz\n`);
+  writeFileSync(join(dir, "SHA256SUMS"), sums.join(""));
+}

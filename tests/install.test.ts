@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   chmodSync,
   existsSync,
-  linkSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -17,7 +16,7 @@ import {
 import { join } from "node:path";
 import { build } from "../scripts/build";
 import { packageRelease } from "../scripts/release";
-import { BIN, has, PACKAGE_VERSION, tempDir, testIf } from "./helpers";
+import { has, PACKAGE_VERSION, realRelease, tempDir, testIf } from "./helpers";
 
 const INSTALL = join(import.meta.dir, "..", "install.sh");
 const LINUX_ASSETS = ["x64", "x64-baseline", "arm64", "x64-musl", "arm64-musl"].map(
@@ -42,67 +41,6 @@ function stubRelease(version = "9.9.9", runs = true): string {
 const stubs = stubRelease();
 const broken = stubRelease("0.0.0", false);
 const real = tempDir("wl-release-");
-
-const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
-
-/** A little-endian u32, and xz's variable-length integer. */
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-};
-const varint = (n: number) => {
-  const out: number[] = [];
-  for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
-  return Buffer.from([...out, n]);
-};
-const withCrc = (bytes: Buffer) => Buffer.concat([bytes, u32(Bun.hash.crc32(bytes))]);
-const padTo4 = (length: number) => Buffer.alloc((4 - (length % 4)) % 4);
-
-/**
- * `data` as a valid .xz file (one stream, one block, CRC32 check) made of uncompressed LZMA2
- * chunks: what `xz -dc` unpacks, in milliseconds to write.
- */
-function storedXz(data: Buffer): Buffer {
-  const flags = Buffer.from([0x00, 0x01]); // check: CRC32
-  const streamHeader = Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), withCrc(flags)]);
-  // size 12 bytes, one filter: LZMA2 (0x21) with a 64 KiB dictionary
-  const blockHeader = withCrc(Buffer.from([0x02, 0x00, 0x21, 0x01, 0x08, 0x00, 0x00, 0x00]));
-  const chunks: Buffer[] = [];
-  for (let at = 0; at < data.length; at += 0x10000) {
-    const piece = data.subarray(at, at + 0x10000);
-    const head = Buffer.from([at === 0 ? 0x01 : 0x02, 0, 0]); // uncompressed; the first resets the dictionary
-    head.writeUInt16BE(piece.length - 1, 1);
-    chunks.push(head, piece);
-  }
-  chunks.push(Buffer.from([0x00])); // end of the LZMA2 data
-  const packed = chunks.reduce((n, c) => n + c.length, 0);
-  const unpadded = blockHeader.length + packed + 4;
-  const indexBody = Buffer.concat([Buffer.from([0x00]), varint(1), varint(unpadded), varint(data.length)]);
-  const index = withCrc(Buffer.concat([indexBody, padTo4(indexBody.length)]));
-  const footer = Buffer.concat([u32(index.length / 4 - 1), flags]);
-  return Buffer.concat([
-    streamHeader,
-    blockHeader,
-    ...chunks,
-    padTo4(blockHeader.length + packed),
-    u32(Bun.hash.crc32(data)),
-    index,
-    Buffer.concat([u32(Bun.hash.crc32(footer)), footer, Buffer.from("YZ")]), // the stream footer
-  ]);
-}
-
-/** The real binary under both x64 names (install.sh picks one by the CPU), packed as a stored .xz. */
-function realRelease(dir: string): void {
-  const binary = readFileSync(BIN);
-  const xz = storedXz(binary);
-  const [binarySum, xzSum] = [sha256(binary), sha256(xz)];
-  const names = ["wandb-login-linux-x64", "wandb-login-linux-x64-baseline"];
-  writeFileSync(join(dir, `${names[0]}.xz`), xz);
-  linkSync(join(dir, `${names[0]}.xz`), join(dir, `${names[1]}.xz`));
-  const sums = names.map((name) => `${binarySum}  ${name}\n${xzSum}  ${name}.xz\n`);
-  writeFileSync(join(dir, "SHA256SUMS"), sums.join(""));
-}
 
 beforeAll(() => {
   realRelease(real);

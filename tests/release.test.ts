@@ -1,17 +1,26 @@
 // A release anyone can reproduce: two clean clones of HEAD, built and packed by scripts/release.ts,
-// give the same bytes for the binary, its .gz and .xz, and the same SHA256SUMS lines for them. The
+// give the same bytes for the binary, its .gz and .xz, its npm tarballs, and the same SHA256SUMS lines. The
 // second build runs pinned to one core, so the .xz cannot depend on how many cores packed it.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json";
-import { REPO, xzFlags } from "../scripts/release";
+import { NPM_SCOPE, tarballName } from "../scripts/packages";
+import { REPO, sha256, xzFlags } from "../scripts/release";
 import { has, tempDir, testIf } from "./helpers";
 
 const ROOT = join(import.meta.dir, "..");
 const TARGET = "bun-linux-x64"; // the native one: no runtime to fetch; the release builds it the same way
 const ASSET = "wandb-login-linux-x64";
-const FILES = [ASSET, `${ASSET}.gz`, `${ASSET}.xz`];
+// and the npm tarballs made from it (the wheel for x86_64 is made from the baseline build: tests/packages.test.ts
+// packs every package twice)
+const FILES = [
+  ASSET,
+  `${ASSET}.gz`,
+  `${ASSET}.xz`,
+  tarballName("wandb-login"),
+  tarballName(`${NPM_SCOPE}/linux-x64`),
+];
 const ready = has("git") && has("xz") && process.platform === "linux" && process.arch === "x64";
 const oneCore = has("taskset") ? ["taskset", "-c", "0"] : [];
 
@@ -54,8 +63,6 @@ function releaseFromClone(prefix: string[]): Release {
   }
 }
 
-const sha256 = (bytes: Buffer) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
-
 describe("two release builds of HEAD give the same bytes", () => {
   let first: Release;
   let second: Release;
@@ -73,7 +80,7 @@ describe("two release builds of HEAD give the same bytes", () => {
     ready,
     "reproducible release",
     why,
-  )("the binary, its .gz and its .xz are identical", () => {
+  )("the binary, its .gz and its .xz, and the npm tarballs are identical", () => {
     for (const name of FILES)
       expect({ name, sha: sha256(second.bytes.get(name)!) }).toEqual({
         name,
@@ -163,6 +170,21 @@ describe("the release workflow", () => {
     expect(steps[attest].with).toEqual({ "subject-path": "dist/release/*" });
     expect(attest).toBeLessThan(upload);
     expect(jobs.publish.permissions).toMatchObject({ "id-token": "write", attestations: "write" });
+  });
+
+  test("npm and PyPI after the assets: the packages packed again from the re-signed binaries", () => {
+    expect(jobs.packages.needs).toBe("sign-macos");
+    expect(runs("packages").join("\n")).toContain("bun scripts/packages.ts dist/release");
+    for (const job of ["npm", "pypi"]) {
+      expect(jobs[job].needs).toBe("publish");
+      expect(jobs[job].permissions).toMatchObject({ "id-token": "write" });
+    }
+    const npm = runs("npm").join("\n");
+    expect(npm.match(/npm publish .* --provenance --access public/g)?.length).toBe(2);
+    expect(npm.indexOf("wandb-login-*-")).toBeLessThan(npm.lastIndexOf("npm publish")); // platforms first
+    const pypi = jobs.pypi.steps.find((step) => step.uses?.startsWith("pypa/gh-action-pypi-publish@"));
+    expect(pypi?.with).toEqual({ "packages-dir": "dist/pypi/" });
+    expect(runs("pypi").join("\n")).toContain("cp dist/release/wandb_login-*.whl dist/pypi/");
   });
 
   test("the image: image/Dockerfile for amd64 and arm64 from the linux binaries, pushed and attested", () => {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import {
   entry,
   fakeApi,
+  jwt,
   KEY40,
   KEY_V1,
   leaks,
@@ -20,10 +21,6 @@ import {
 
 const KEY_B = "b".repeat(40);
 const KEY_C = "c".repeat(40);
-const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
-/** A JWT-shaped token (unsigned: nobody checks the signature here) expiring `inSeconds` from now. */
-const jwt = (inSeconds = 3600, claims: object = {}) =>
-  `${b64({ alg: "RS256" })}.${b64({ sub: "repo:acme/app", exp: Math.floor(Date.now() / 1000) + inSeconds, ...claims })}.c2lnbmF0dXJl`;
 
 interface Setup {
   netrc?: string;
