@@ -88,7 +88,7 @@ async function runAsync(args: string[]): Promise<Run> {
 
 /** Nothing from an earlier test: no netrc, no settings in the profile. */
 function reset(): void {
-  for (const name of ["_netrc", ".netrc", ".config", "custom"])
+  for (const name of ["_netrc", ".netrc", ".config", "custom", "AppData\\Roaming\\wandb-login"])
     rmSync(unixPath(inProfile(name)), { recursive: true, force: true });
   rmSync(unixPath("C:\\elsewhere"), { recursive: true, force: true });
 }
@@ -165,6 +165,28 @@ describe("the Windows build under wine", () => {
     expect(help.stdout).toBe(native.stdout.toString());
     expect(help.stdout).toContain("Usage");
     expect(run(["--version"]).stdout).toBe(`${VERSION}\n`);
+  });
+
+  testIf(
+    ready,
+    "Windows under wine",
+    why,
+  )("accounts: their keys in Windows' Credential Manager (wine's), none in the accounts file", () => {
+    reset();
+    const credentials = () => wine(["reg", "query", "HKCU\\Software\\Wine\\Credential Manager", "/s"]).stdout;
+    expect(run(["--account", "work", KEY40]).code).toBe(0);
+    expect(run(["--account", "personal", KEY_V1]).code).toBe(0);
+    const listed = run(["accounts"]).stdout;
+    expect(listed).toMatch(/\* personal +OS keychain/);
+    expect(listed).toMatch(/ {3}work +OS keychain/);
+    expect(run(["token", "--account", "work"]).stdout).toBe(`${KEY40}\n`);
+    expect(credentials()).toContain("Generic: wandb-login/https://api.wandb.ai work");
+    expect(credentials()).not.toContain(KEY40);
+    const index = readFileSync(unixPath(inProfile("AppData\\Roaming\\wandb-login\\accounts.json")), "utf8");
+    expect(index).toContain('"store": "keychain"');
+    expect(index).not.toContain(KEY40);
+    expect(run(["logout", "--account", "work"]).code).toBe(0);
+    expect(credentials()).not.toContain("api.wandb.ai work");
   });
 
   testIf(
