@@ -6,7 +6,8 @@
 // reading and rewriting that file and Python's netrc parsing it; then the release's download sizes (after `npm run
 // release`). Every binary is measured in the same page-cache state, said in the output. Not a
 // test: it prints each target and whether it held, and writes dist/bench/results.json.
-// `bun scripts/bench.ts --readme` (npm run bench:readme) prints the README's tables from that JSON.
+// `bun scripts/bench.ts --readme` (npm run bench:readme) prints the tables of docs/performance.md from
+// that JSON.
 // BENCH_RUNS (default 100) sets the runs of each start-up row; 10 gives a quick look.
 // BENCH_CACHE=pre-read: pre-read each binary instead of dropping the page cache (where allowed).
 import {
@@ -75,7 +76,7 @@ const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFix
 const mb = (x: number) => `${x.toFixed(1)} MB`;
 const check = (ok: boolean) => (ok ? "held" : "**missed**");
 
-/** A markdown table with its columns padded, as the README keeps them. */
+/** A markdown table with its columns padded, as docs/performance.md keeps them. */
 function table(head: string[], rows: string[][]): string {
   const width = head.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(width[i])).join(" | ")} |`;

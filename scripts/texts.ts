@@ -130,7 +130,7 @@ const ENVIRONMENT =
   "WANDB_HTTP_TIMEOUT, WANDB_LOGIN_ACCOUNT, WANDB_LOGIN_KEYCHAIN, XDG_CONFIG_HOME, APPDATA, HTTPS_PROXY,\n" +
   "HTTP_PROXY, NO_PROXY, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, NO_COLOR, TERM,\n" +
   "SM_TRAINING_ENV, WANDB_SAGEMAKER_DISABLE; for `identity --github-actions`: ACTIONS_ID_TOKEN_REQUEST_URL,\n" +
-  "ACTIONS_ID_TOKEN_REQUEST_TOKEN, RUNNER_TEMP, GITHUB_ENV (the README says what each does).";
+  "ACTIONS_ID_TOKEN_REQUEST_TOKEN, RUNNER_TEMP, GITHUB_ENV (docs/environment.md says what each does).";
 
 /** The help page for `command`; the top-level one for `login`. */
 export function helpPage(command: Command, version = VERSION): string {

@@ -1,9 +1,10 @@
 // The command line: command words and typos, options and usage errors, per-command help,
-// completion scripts judged by the shells themselves, every variable the code reads documented.
+// completion scripts judged by the shells themselves, every variable the code reads documented, and
+// the README short enough to read in one sitting, with every option and command in it or in docs/.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { editDistance, parseCommandLine, UsageError, VERSION } from "../login";
+import { COMMAND_NAMES, editDistance, OPTIONS, parseCommandLine, UsageError, VERSION } from "../login";
 import { completionScript, helpPage } from "../scripts/texts";
 import {
   entry,
@@ -239,14 +240,13 @@ describe("completion scripts", () => {
 describe("every variable the binary reads is documented", () => {
   const root = join(import.meta.dir, "..");
   const code = readFileSync(join(root, "login.ts"), "utf8");
-  const readme = readFileSync(join(root, "README.md"), "utf8");
-  const table = readme.slice(readme.indexOf("### Environment variables"));
+  const table = readFileSync(join(root, "docs", "environment.md"), "utf8");
   const firstCells = [...table.matchAll(/^\| (`[^|]*)\|/gm)].map((m) => m[1]);
   const documented = new Set(
     firstCells.flatMap((cell) => [...cell.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1])),
   );
 
-  test("each `env.X` in login.ts has a row in the README's table, and --help names it", async () => {
+  test("each `env.X` in login.ts has a row in docs/environment.md's table, and --help names it", async () => {
     const help = (await runInProcess(["--help"])).stdout;
     const names = new Set([...code.matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]));
     expect(names.size).toBeGreaterThan(8);
@@ -260,6 +260,49 @@ describe("every variable the binary reads is documented", () => {
   test("the variables Bun itself reads for us (proxies, CAs) are in the table too", () => {
     for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS"]) {
       expect(documented.has(name)).toBe(true);
+    }
+  });
+});
+
+describe("the README is read in one sitting", () => {
+  const root = join(import.meta.dir, "..");
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const docs = readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md"));
+  const everything = [readme, ...docs.map((f) => readFileSync(join(root, "docs", f), "utf8"))].join("\n");
+
+  test("README.md has at most 300 lines", () => {
+    expect(readme.trimEnd().split("\n").length).toBeLessThanOrEqual(300);
+  });
+
+  test("every docs/*.md link in the README names a file that exists", () => {
+    const links = [...readme.matchAll(/\]\((docs\/[^)#\s]+\.md)(#[^)\s]*)?\)/g)].map((m) => m[1]);
+    expect(links.length).toBeGreaterThan(5);
+    for (const link of links)
+      expect({ link, exists: existsSync(join(root, link)) }).toEqual({ link, exists: true });
+  });
+
+  test("every link between the docs pages names a file that exists", () => {
+    for (const page of docs) {
+      const text = readFileSync(join(root, "docs", page), "utf8");
+      for (const [, link] of text.matchAll(/\]\(([^)#\s:]+)(#[^)\s]*)?\)/g)) {
+        expect({ page, link, exists: existsSync(join(root, "docs", link)) }).toEqual({
+          page,
+          link,
+          exists: true,
+        });
+      }
+    }
+  });
+
+  test("every option and every command is documented, in the README or in docs/", () => {
+    for (const [name, def] of Object.entries(OPTIONS)) {
+      if (def.hidden) continue;
+      const documented = new RegExp(`--${name}(?![\\w-])`).test(everything);
+      expect({ name, documented }).toEqual({ name, documented: true });
+    }
+    for (const command of COMMAND_NAMES) {
+      const documented = new RegExp(`wandb-login \\[?${command}\\b`).test(everything);
+      expect({ command, documented }).toEqual({ command, documented: true });
     }
   });
 });

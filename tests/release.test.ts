@@ -207,7 +207,7 @@ describe("the release workflow", () => {
 });
 
 describe("the repository is one value, package.json's, everywhere", () => {
-  const docs = ["README.md", "docs/docker.md", "install.sh"].map((f) => [
+  const docs = ["README.md", "docs/docker.md", "docs/install.md", "install.sh"].map((f) => [
     f,
     readFileSync(join(ROOT, f), "utf8"),
   ]);
@@ -223,7 +223,7 @@ describe("the repository is one value, package.json's, everywhere", () => {
     expect(installer).toContain(`\nREPO="${REPO}" `);
   });
 
-  test("every release URL, image and --repo in the README and docs/docker.md is it; no placeholder", () => {
+  test("every release URL, image and --repo in the README and its docs pages is it; no placeholder", () => {
     const uses =
       /github\.com\/([\w.-]+\/[\w.-]+)\/releases|ghcr\.io\/([\w.-]+\/[\w.-]+)|--repo ([\w.-]+\/[\w.-]+)/g;
     for (const [file, text] of docs) {

@@ -1,5 +1,5 @@
 // What each release target needs, read from the binaries themselves, and the x64 CPU floor run under
-// qemu: the README's target table states what this file checks. (arm64 runs under qemu in
+// qemu: docs/platforms.md's target table states what this file checks. (arm64 runs under qemu in
 // install.test.ts, Windows under wine in windows.test.ts; the musl builds cannot run here.)
 // qemu 7.2's user mode refuses SSE4.2 and POPCNT on CPU models without them (SIGILL), but executes
 // AVX and AVX2 on any model, reporting only CPUID without them: a run on "Nehalem" shows the SSE4.2
