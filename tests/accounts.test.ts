@@ -224,6 +224,11 @@ describe("switch, logout --account, token --account, WANDB_LOGIN_ACCOUNT", () =>
     const who = await m.run(["whoami", "--host", server.url], { WANDB_LOGIN_ACCOUNT: "personal" });
     expect(who.code).toBe(1); // personal is an account of the cloud, not of this host
     expect(who.stderr).toContain("has no accounts");
+    await m.run(["--host", server.url, "--account", "mine", KEY40]);
+    await m.run(["--host", server.url, "--account", "theirs", KEY_B]); // active now, unknown to the server
+    const chosen = await m.run(["whoami", "--host", server.url], { WANDB_LOGIN_ACCOUNT: "mine" });
+    expect([chosen.code, chosen.stdout]).toEqual([0, `me-personal (acme) at ${server.url}\n`]);
+    expect(server.seen.at(-1)?.headers.authorization).toBe(`Basic ${btoa(`api:${KEY40}`)}`);
   });
 
   test("a keychain entry deleted behind our back: exit 1 saying so", async () => {
