@@ -188,11 +188,13 @@ function quickAnswer(argv: string[]): string | undefined {
 
 /** A help page or a completion script, as the build rendered it; undefined for a name it has none for. */
 function bakedText(kind: "help" | "completion", name: string): string | undefined {
-  if (typeof WANDB_LOGIN_TEXTS === "undefined")
+  // one use of the define: the build writes its object wherever the name stands
+  const texts = typeof WANDB_LOGIN_TEXTS === "undefined" ? undefined : WANDB_LOGIN_TEXTS[kind];
+  if (!texts)
     throw new Error(
       "Help and completions are rendered at build time: run `npm run build`, then dist/wandb-login.",
     );
-  return Object.hasOwn(WANDB_LOGIN_TEXTS[kind], name) ? WANDB_LOGIN_TEXTS[kind][name] : undefined;
+  return Object.hasOwn(texts, name) ? texts[name] : undefined;
 }
 
 const quick = import.meta.main ? quickAnswer(process.argv.slice(2)) : undefined;
