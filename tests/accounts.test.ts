@@ -24,7 +24,7 @@ import {
   testIf,
   VIEWER,
 } from "./helpers";
-import { startKeyring, startSilentSecretService } from "./keyring";
+import { startBusWithoutSecretService, startKeyring, startSilentSecretService } from "./keyring";
 
 const KEY_B = "b".repeat(40);
 const KEY_C = `local-${"c".repeat(40)}`;
@@ -504,7 +504,7 @@ describe("a real Secret Service (gnome-keyring on a private D-Bus, secret-tool a
   );
 
   withKeyring(
-    "no session bus, and a Secret Service that never answers: the file, within the timeout",
+    "no session bus, a bus without a Secret Service, one that never answers: the file, within the timeout",
     async () => {
       const home = tempDir();
       const noBus = runCli(["--account", "work", KEY40], {
@@ -513,6 +513,14 @@ describe("a real Secret Service (gnome-keyring on a private D-Bus, secret-tool a
       });
       expect(noBus.code).toBe(0);
       expect(noBus.stderr).toContain("in plain text");
+      const bare = await startBusWithoutSecretService(); // a session bus, but nobody keeps secrets on it
+      try {
+        const r = runCli(["--account", "work", KEY40], { home: bare.env.HOME, env: bare.env });
+        expect(r.code).toBe(0);
+        expect(r.stderr).toContain("org.freedesktop.secrets was not provided");
+      } finally {
+        await bare.stop();
+      }
       const silent = await startSilentSecretService();
       try {
         const started = Date.now();

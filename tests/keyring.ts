@@ -3,7 +3,7 @@
 //
 //   const kr = await startKeyring();            // or { locked: true }
 //   Bun.spawnSync([binary, ...], { env: kr.env });
-//   kr.plant("alice", "key");  kr.secretTool(["lookup", "service", "wandb-login", "account", "alice"]);
+//   kr.secretTool(["lookup", "service", "wandb-login", "account", "alice"]);
 //   await kr.stop();
 //
 // Everything lives under one mkdtemp folder in /tmp (HOME, XDG_*, the bus socket), both daemons
@@ -13,40 +13,26 @@ import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } fr
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
-/** The attributes Bun.secrets (1.4.4, Linux) gives an entry: its schema, `service` and `account`. */
-export const BUN_SECRET_SCHEMA = "com.oven-sh.bun.Secret";
-
 export interface Keyring {
   /** The whole environment to give a child process (no DISPLAY, no WAYLAND_DISPLAY). */
   env: Record<string, string>;
-  /** The private folder; HOME is `${dir}/home`. */
-  dir: string;
-  /** The daemons' process ids (bus first), for checks that nothing is left behind. */
-  pids: number[];
   /** Runs secret-tool on this bus; stdout and stderr together. Throws when it fails with a message
    *  (a `lookup` that finds nothing is "" with exit 1, no throw). */
-  secretTool(args: string[], input?: string): string;
-  /** Stores an entry the way Bun.secrets does, so Bun can read it (needs the xdg:schema attribute). */
-  plant(name: string, value: string, service?: string): void;
+  secretTool(args: string[]): string;
   /** Stops every process this helper started and removes the folder. Safe to call twice. */
   stop(): Promise<void>;
 }
 
 export interface KeyringOptions {
-  /** Lock the login collection after start (and after planting `entries`). */
+  /** Lock the login collection after start. */
   locked?: boolean;
-  /** Entries (account name → value, service wandb-login) stored before locking. */
-  entries?: Record<string, string>;
-  /** Let the bus activate the system's D-Bus services (gcr-prompter…), as a desktop session does. */
-  desktopServices?: boolean;
 }
 
 /** A bus with gnome-keyring's Secret Service on it: `login` collection unlocked (or locked). */
 export async function startKeyring(options: KeyringOptions = {}): Promise<Keyring> {
-  const session = await startSession(options.desktopServices);
+  const session = await startSession();
   try {
     await startGnomeKeyring(session);
-    for (const [name, value] of Object.entries(options.entries ?? {})) session.keyring.plant(name, value);
     if (options.locked) lockLogin(session);
     return session.keyring;
   } catch (e) {
@@ -88,7 +74,7 @@ interface Session {
 const LOGIN = "/org/freedesktop/secrets/collection/login";
 const READY_TIMEOUT_MS = 5000;
 
-async function startSession(desktopServices = false): Promise<Session> {
+async function startSession(): Promise<Session> {
   const dir = mkdtempSync("/tmp/wandb-keyring-");
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
@@ -106,7 +92,7 @@ async function startSession(desktopServices = false): Promise<Session> {
   const session: Session = { env, dir, children, keyring: makeKeyring(dir, env, children) };
   try {
     const config = join(dir, "bus.conf");
-    writeFileSync(config, busConfig(dir, desktopServices));
+    writeFileSync(config, busConfig(dir));
     const bus = spawnLogged(
       ["dbus-daemon", `--config-file=${config}`, "--nofork", "--print-address=1"],
       env,
@@ -175,18 +161,13 @@ function gdbus(env: Record<string, string>, method: string, arg: string, check =
 }
 
 function makeKeyring(dir: string, env: Record<string, string>, children: Subprocess[]): Keyring {
-  const secretTool = (args: string[], input?: string) => {
+  const secretTool = (args: string[]) => {
     // 2>&1: `search` prints the secret on stdout but the attribute lines on stderr.
     const command = ["sh", "-c", 'exec secret-tool "$@" 2>&1', "secret-tool", ...args];
-    const stdin = input === undefined ? "ignore" : Buffer.from(input);
-    const r = Bun.spawnSync(command, { env, stdin });
+    const r = Bun.spawnSync(command, { env, stdin: "ignore" });
     const out = r.stdout.toString();
     if (r.exitCode !== 0 && out.trim()) throw new Error(`secret-tool ${args[0]}: ${out.trim()}`);
     return out;
-  };
-  const plant = (name: string, value: string, service = "wandb-login") => {
-    const attributes = ["xdg:schema", BUN_SECRET_SCHEMA, "service", service, "account", name];
-    secretTool(["store", `--label=${service}/${name}`, ...attributes], value);
   };
   let stopped = false;
   // A test that throws or exits before stop() must not leave daemons behind.
@@ -205,16 +186,7 @@ function makeKeyring(dir: string, env: Record<string, string>, children: Subproc
     for (const child of [...children].reverse()) await end(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  return {
-    env,
-    dir,
-    get pids() {
-      return children.map((child) => child.pid);
-    },
-    secretTool,
-    plant,
-    stop,
-  };
+  return { env, secretTool, stop };
 }
 
 async function end(child: Subprocess): Promise<void> {
@@ -262,9 +234,8 @@ function spawnLogged(
   }
 }
 
-function busConfig(dir: string, desktopServices: boolean): string {
+function busConfig(dir: string): string {
   // A session bus listening in our folder; with only an empty service dir, nothing is activated.
-  const systemServices = desktopServices ? "\n  <standard_session_servicedirs/>" : "";
   return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -272,7 +243,7 @@ function busConfig(dir: string, desktopServices: boolean): string {
   <keep_umask/>
   <listen>unix:dir=${dir}</listen>
   <auth>EXTERNAL</auth>
-  <servicedir>${join(dir, "services")}</servicedir>${systemServices}
+  <servicedir>${join(dir, "services")}</servicedir>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
