@@ -761,8 +761,8 @@ async function runLogout(ctx: Context): Promise<Finished> {
   if (named) await dropFromKeychain(ctx, named);
   const gone = `Removed the key for ${machine} from ${netrc}.`;
   const why = regular ? "" : ` (${NOT_REGULAR})`;
-  if (!leaves) log.info(`Forgot account ${named!.name} of ${host}.`);
-  else log.info(removed ? gone : `No key for ${machine} in ${netrc}${why}; nothing to remove.`);
+  if (named) log.info(`Forgot account ${named.name} of ${host}.`);
+  if (leaves) log.info(removed ? gone : `No key for ${machine} in ${netrc}${why}; nothing to remove.`);
   const still = leaves ? keySources(ctx).next().value : undefined;
   if (bothSet(world)) log.warn(BOTH_SET);
   if (still?.kind === "identity")
