@@ -40,7 +40,8 @@ const KEYCHAIN_TIMEOUT_MS = 5_000; // a locked keyring may wait for ever on an u
  * word). What its help page says is in scripts/texts.ts, which the build renders from this table. */
 export interface CommandInfo {
   operands?: string; // what follows the options in the usage line
-  takes?: "keys" | "word" | "command"; // KEY…; one word (a shell, an account); `-- COMMAND…`; else nothing
+  // KEY…; one word (a shell, an account); `-- COMMAND…`; else nothing
+  takes?: "keys" | "word" | "command";
   run?: (ctx: Context) => Promise<Finished> | Finished; // none for `completion`: it needs no context
 }
 export const COMMAND_INFO = {
@@ -793,7 +794,8 @@ function removeNetrcKey(ctx: Context, rollback: Rollback): number {
   return removed;
 }
 
-/** `wandb-login token`: the key the W&B SDK would send (or the chosen account's), in full, alone on stdout. */
+/** `wandb-login token`: the key the W&B SDK would send (or the chosen account's), in full, alone on
+ * stdout. */
 async function runToken(ctx: Context): Promise<Finished> {
   const sent = (await chosenAccountKey(ctx)) ?? apiKeyOnly(sdkCredential(ctx));
   return { report: { host: ctx.host, source: sent.source }, stdout: sent.key };
@@ -2819,7 +2821,8 @@ function checkForeignLink(world: FileWorld, link: string, owner: number, target:
 /** True when `path` (through its links) is a regular file or does not exist: devices, FIFOs,
  * sockets and folders are never opened for reading nor replaced. */
 function regularOrMissing(world: World, path: string): boolean {
-  return statOrNull(world.fs, resolvePath(world, path))?.isFile() ?? true; // no parent folder: the write says why
+  // no parent folder: the write says why
+  return statOrNull(world.fs, resolvePath(world, path))?.isFile() ?? true;
 }
 
 /** A regular file's bytes as a latin1 string (at most `limit`), or null when it does not exist.
